@@ -1,0 +1,4 @@
+from django.urls import path
+from django.views.generic import RedirectView
+
+urlpatterns = [path("", RedirectView.as_view(url="/spend/", permanent=False), name="home")]

@@ -1,0 +1,212 @@
+"""Teams, their members, the gateways they call through, their gateway keys and Tally access tokens."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from accounts.secrets import (
+    decrypt_secret,
+    encrypt_secret,
+    fingerprint,
+    hash_access_token,
+    new_access_token,
+)
+
+MONEY_DIGITS = 24
+MONEY_PLACES = 12
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=64, unique=True)
+    # Added on top of gateway charges on the team's invoices, as a fraction (0.05 = 5%).
+    invoice_markup = models.DecimalField(
+        max_digits=6,
+        decimal_places=4,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        VIEWER = "viewer"
+        MEMBER = "member"
+        ADMIN = "admin"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "team"], name="membership_unique_user_team")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.role})"
+
+
+class Gateway(models.Model):
+    """A configured connection to one gateway. An OpenRouter-compatible gateway is a second
+    Gateway of kind openrouter with its own base URL."""
+
+    class Kind(models.TextChoices):
+        OPENROUTER = "openrouter", "OpenRouter"
+        FASTROUTER = "fastrouter", "FastRouter"
+        KUSHROUTER = "kushrouter", "KushRouter"
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    base_url = models.URLField(max_length=500)
+    # Optional account-wide credential for lookups; when empty, each generation is looked up
+    # with the key that made it (KushRouter only allows that).
+    lookup_secret_encrypted = models.TextField(blank=True, default="")
+    concurrency = models.PositiveIntegerField(default=16, validators=[MinValueValidator(1)])
+    rate_limit_per_second = models.PositiveIntegerField(
+        default=0, help_text="Lookups per second across all workers; 0 means no limit."
+    )
+    grace_seconds = models.PositiveIntegerField(
+        default=600, help_text="How long after a generation's creation a 404 means 'not yet'."
+    )
+    retention_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="How long the gateway keeps generation records, if limited."
+    )
+    discount = models.DecimalField(
+        max_digits=6,
+        decimal_places=4,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+        help_text="The gateway's discount off list price, as a fraction (0.30 = 30% off).",
+    )
+    tolerance_absolute = models.DecimalField(
+        max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, default=Decimal("0.000001")
+    )
+    tolerance_relative = models.DecimalField(max_digits=8, decimal_places=6, default=Decimal("0.001"))
+    currency = models.CharField(max_length=3, default="USD")
+    paused_at = models.DateTimeField(null=True, blank=True)
+    pause_reason = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    def set_lookup_secret(self, secret: str) -> None:
+        self.lookup_secret_encrypted = encrypt_secret(secret) if secret else ""
+
+    def lookup_secret(self) -> str:
+        return decrypt_secret(self.lookup_secret_encrypted) if self.lookup_secret_encrypted else ""
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def active(self) -> "ApiKeyQuerySet":
+        return self.filter(revoked_at__isnull=True)
+
+    def visible_to(self, user) -> "ApiKeyQuerySet":
+        return self.filter(team__memberships__user=user)
+
+
+class ApiKey(models.Model):
+    """A gateway API key of a team. The secret is encrypted at rest and never shown again."""
+
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="api_keys")
+    gateway = models.ForeignKey(Gateway, on_delete=models.PROTECT, related_name="api_keys")
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    fingerprint = models.CharField(max_length=64, editable=False)
+    last_four = models.CharField(max_length=4, editable=False)
+    secret_encrypted = models.TextField(editable=False)
+    is_byok = models.BooleanField(default=False)
+    monthly_budget = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(Decimal("0"))]
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    # Set when the gateway refuses this key (401): lookups with it stop until an operator clears it.
+    paused_at = models.DateTimeField(null=True, blank=True)
+    pause_reason = models.CharField(max_length=500, blank=True, default="")
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["team", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["gateway", "fingerprint"], name="apikey_unique_gateway_fingerprint")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (…{self.last_four})"
+
+    def set_secret(self, secret: str) -> None:
+        self.secret_encrypted = encrypt_secret(secret)
+        self.fingerprint = fingerprint(secret)
+        self.last_four = secret[-4:]
+
+    def secret(self) -> str:
+        return decrypt_secret(self.secret_encrypted)
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class AccessToken(models.Model):
+    """Tally's own API credential for a team's machines. Only its hash is stored."""
+
+    class Scope(models.TextChoices):
+        INGEST = "ingest"
+        READ = "read"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="access_tokens")
+    name = models.CharField(max_length=200, blank=True, default="")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # The first characters, so people can tell their tokens apart without the secret.
+    prefix = models.CharField(max_length=16, editable=False)
+    scopes = models.CharField(max_length=100, help_text="Comma-separated: ingest, read.")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["team", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.team})"
+
+    @classmethod
+    def issue(cls, *, team: Team, scopes: list[str], name: str = "") -> tuple["AccessToken", str]:
+        """Create a token; returns it and the plaintext, which is never available again."""
+        plaintext = new_access_token()
+        token = cls.objects.create(
+            team=team,
+            name=name,
+            token_hash=hash_access_token(plaintext),
+            prefix=plaintext[:12],
+            scopes=",".join(sorted(set(scopes))),
+        )
+        return token, plaintext
+
+    @property
+    def scope_list(self) -> list[str]:
+        return [scope for scope in self.scopes.split(",") if scope]
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scope_list
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+

@@ -1,0 +1,43 @@
+"""Changing a discrepancy's status: the one place that does it, so every change leaves history."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from billing.models import Discrepancy, DiscrepancyEvent, DiscrepancyStatus
+
+ALLOWED_TRANSITIONS: dict[str, set[str]] = {
+    DiscrepancyStatus.OPEN: {DiscrepancyStatus.ACKNOWLEDGED, DiscrepancyStatus.RESOLVED, DiscrepancyStatus.WRITTEN_OFF},
+    DiscrepancyStatus.ACKNOWLEDGED: {DiscrepancyStatus.OPEN, DiscrepancyStatus.RESOLVED, DiscrepancyStatus.WRITTEN_OFF},
+    DiscrepancyStatus.RESOLVED: {DiscrepancyStatus.OPEN},
+    DiscrepancyStatus.WRITTEN_OFF: {DiscrepancyStatus.OPEN},
+}
+
+
+class DiscrepancyTransitionError(ValueError):
+    pass
+
+
+def discrepancy_change_status(*, discrepancy: Discrepancy, to_status: str, by, reason: str) -> Discrepancy:
+    """Move a discrepancy to another status, recording who, when and why.
+
+    A reason is required: finance must be able to tell later why a finding was settled.
+    Raises DiscrepancyTransitionError for a move the workflow does not allow.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise DiscrepancyTransitionError("A reason is required to change a discrepancy's status.")
+    with transaction.atomic():
+        locked = Discrepancy.objects.select_for_update().get(pk=discrepancy.pk)
+        if to_status not in ALLOWED_TRANSITIONS.get(locked.status, set()):
+            raise DiscrepancyTransitionError(f"A discrepancy cannot go from {locked.status} to {to_status}.")
+        now = timezone.now()
+        DiscrepancyEvent.objects.create(
+            discrepancy=locked, at=now, by=by, from_status=locked.status, to_status=to_status, note=reason
+        )
+        locked.status = to_status
+        locked.status_changed_at = now
+        locked.status_changed_by = by
+        locked.status_reason = reason
+        locked.updated_at = now
+        locked.save(update_fields=["status", "status_changed_at", "status_changed_by", "status_reason", "updated_at"])
+    return locked

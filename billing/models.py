@@ -1,0 +1,200 @@
+"""Prices, discrepancies and invoices."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import ApiKey, Gateway, Team
+from generations.models import Generation, money_field
+
+PER_MILLION = Decimal(1_000_000)
+
+
+class ModelPriceQuerySet(models.QuerySet):
+    def in_force(self, *, gateway: Gateway, model: str, on) -> "ModelPrice | None":
+        """The price of a model on a gateway on a given date: the latest valid_from not after it."""
+        return self.filter(gateway=gateway, model=model, valid_from__lte=on).order_by("-valid_from").first()
+
+
+class ModelPrice(models.Model):
+    """A gateway's list price for a model, in USD per million tokens, from a date on."""
+
+    gateway = models.ForeignKey(Gateway, on_delete=models.CASCADE, related_name="prices")
+    model = models.CharField(max_length=200)
+    prompt = money_field()
+    completion = money_field()
+    cache_read = money_field(null=True, blank=True)
+    cache_write = money_field(null=True, blank=True)
+    valid_from = models.DateField()
+
+    objects = ModelPriceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["gateway", "model", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["gateway", "model", "valid_from"], name="modelprice_unique_from")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gateway} {self.model} from {self.valid_from}"
+
+
+class DiscrepancyKind(models.TextChoices):
+    COST_MISMATCH = "cost_mismatch"
+    TOKEN_MISMATCH = "token_mismatch"
+    UPSTREAM_INCONSISTENT = "upstream_inconsistent"
+    BYOK_MISMATCH = "byok_mismatch"
+    BYOK_FEE_UNEXPECTED = "byok_fee_unexpected"
+    PRICE_MISMATCH = "price_mismatch"
+    MODEL_SUBSTITUTED = "model_substituted"
+    KEY_MISMATCH = "key_mismatch"
+    MISSING_UPSTREAM = "missing_upstream"
+    EXPIRED_UNVERIFIED = "expired_unverified"
+    CANCELLED_BILLED = "cancelled_billed"
+
+
+class Severity(models.TextChoices):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class DiscrepancyStatus(models.TextChoices):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    WRITTEN_OFF = "written_off"
+
+
+SETTLED_STATUSES = (DiscrepancyStatus.RESOLVED, DiscrepancyStatus.WRITTEN_OFF)
+
+
+class Discrepancy(models.Model):
+    """One finding on one generation. At most one per (generation, kind): a re-run updates it."""
+
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="discrepancies")
+    kind = models.CharField(max_length=32, choices=DiscrepancyKind.choices)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    expected = models.DecimalField(max_digits=30, decimal_places=12, null=True, blank=True)
+    actual = models.DecimalField(max_digits=30, decimal_places=12, null=True, blank=True)
+    delta = models.DecimalField(max_digits=30, decimal_places=12, null=True, blank=True)
+    detail = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=16, choices=DiscrepancyStatus.choices, default=DiscrepancyStatus.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    status_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status_reason = models.TextField(blank=True, default="")
+
+    class Meta:
+        verbose_name_plural = "discrepancies"
+        constraints = [
+            models.UniqueConstraint(fields=["generation", "kind"], name="discrepancy_unique_generation_kind")
+        ]
+        indexes = [
+            models.Index(fields=["status", "kind"], name="discrepancy_status_kind"),
+            models.Index(fields=["created_at"], name="discrepancy_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.generation_id}"
+
+
+class DiscrepancyEvent(models.Model):
+    """The history of a discrepancy: every change of status, who made it and why."""
+
+    discrepancy = models.ForeignKey(Discrepancy, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    from_status = models.CharField(max_length=16, blank=True, default="")
+    to_status = models.CharField(max_length=16)
+    note = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class InvoiceStatus(models.TextChoices):
+    DRAFT = "draft"
+    FINALIZED = "finalized"
+    VOID = "void"
+
+
+class Invoice(models.Model):
+    """A team's invoice for one calendar month (UTC)."""
+
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="invoices")
+    period = models.DateField(help_text="First day of the billed month.")
+    status = models.CharField(max_length=10, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT)
+    number = models.CharField(max_length=32, unique=True, null=True, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    subtotal = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"))
+    markup = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"))
+    total = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"))
+    verified_amount = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"))
+    created_at = models.DateTimeField(default=timezone.now)
+    drafted_at = models.DateTimeField(default=timezone.now)
+    finalized_at = models.DateTimeField(null=True, blank=True)
+    finalized_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    override_reason = models.TextField(blank=True, default="")
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    void_reason = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-period", "team"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "period"], condition=~Q(status="void"), name="invoice_one_live_per_team_period"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "period"], name="invoice_status_period")]
+
+    def __str__(self) -> str:
+        return self.number or f"Draft {self.team} {self.period:%Y-%m}"
+
+    @property
+    def verified_share(self) -> Decimal:
+        if not self.subtotal:
+            return Decimal("1")
+        return (self.verified_amount / self.subtotal).quantize(Decimal("0.0001"))
+
+
+class InvoiceLine(models.Model):
+    class Kind(models.TextChoices):
+        USAGE = "usage"
+        ADJUSTMENT = "adjustment"
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.USAGE)
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    model = models.CharField(max_length=200, blank=True, default="")
+    description = models.CharField(max_length=500, blank=True, default="")
+    generations = models.BigIntegerField(default=0)
+    tokens = models.BigIntegerField(default=0)
+    amount_exact = money_field(default=0)
+    amount = models.DecimalField(max_digits=16, decimal_places=2)
+    verified_amount = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"))
+    # For adjustment lines: the discrepancy it settles, so it is carried to exactly one invoice.
+    discrepancy = models.OneToOneField(
+        Discrepancy, null=True, blank=True, on_delete=models.PROTECT, related_name="adjustment_line"
+    )
+
+    class Meta:
+        ordering = ["kind", "api_key", "model", "id"]
+
+
+class InvoiceNumberSequence(models.Model):
+    """The last number issued per year; locked row by row so numbers have no gaps."""
+
+    year = models.PositiveIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)

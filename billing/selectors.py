@@ -1,0 +1,113 @@
+"""Reads of spend, from the daily roll-ups (never from raw generations)."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
+
+from accounts.models import ApiKey, Team
+from billing.models import Discrepancy, DiscrepancyStatus
+from generations.models import DailySpend
+
+ZERO = Decimal(0)
+
+SUMMED = (
+    "generations",
+    "tokens_prompt",
+    "tokens_completion",
+    "tokens_cached",
+    "tokens_reasoning",
+    "recorded_cost",
+    "charged_cost",
+    "verified_recorded_cost",
+    "verified_charged_cost",
+    "pending",
+    "verified",
+    "disputed",
+    "missing",
+    "expired",
+)
+
+
+@dataclass(frozen=True)
+class SpendRow:
+    """Spend over some group of generations. `amount` is what an invoice bills: the charged
+    cost where verified, the recorded cost where not yet."""
+
+    key: object  # the group: a date, a model name, an ApiKey id...
+    generations: int
+    tokens_prompt: int
+    tokens_completion: int
+    tokens_cached: int
+    tokens_reasoning: int
+    recorded_cost: Decimal
+    charged_cost: Decimal
+    verified_recorded_cost: Decimal
+    verified_charged_cost: Decimal
+    pending: int
+    verified: int
+    disputed: int
+    missing: int
+    expired: int
+
+    @property
+    def tokens(self) -> int:
+        return self.tokens_prompt + self.tokens_completion
+
+    @property
+    def amount(self) -> Decimal:
+        return self.verified_charged_cost + (self.recorded_cost - self.verified_recorded_cost)
+
+    @property
+    def verified_share(self) -> Decimal | None:
+        """Share of the amount that is verified, 0..1; None when there is nothing to verify."""
+        if not self.amount:
+            return None if not self.generations else Decimal(self.verified) / Decimal(self.generations)
+        return self.verified_charged_cost / self.amount
+
+
+def _rows(queryset, group_field: str | None) -> list[SpendRow]:
+    aggregates = {name: Coalesce(Sum(name), 0 if name not in _MONEY else ZERO) for name in SUMMED}
+    if group_field is None:
+        values = queryset.aggregate(**aggregates)
+        return [SpendRow(key=None, **values)]
+    rows = queryset.values(group_field).order_by(group_field).annotate(**aggregates)
+    return [SpendRow(key=row.pop(group_field), **row) for row in rows]
+
+
+_MONEY = {"recorded_cost", "charged_cost", "verified_recorded_cost", "verified_charged_cost"}
+
+
+def _key_range(api_key: ApiKey, start: date, end: date):
+    """Roll-ups of one key from start (inclusive) to end (exclusive)."""
+    return DailySpend.objects.filter(api_key=api_key, day__gte=start, day__lt=end)
+
+
+def key_spend_total(*, api_key: ApiKey, start: date, end: date) -> SpendRow:
+    return _rows(_key_range(api_key, start, end), None)[0]
+
+
+def key_spend_by_day(*, api_key: ApiKey, start: date, end: date) -> list[SpendRow]:
+    return _rows(_key_range(api_key, start, end), "day")
+
+
+def key_spend_by_model(*, api_key: ApiKey, start: date, end: date) -> list[SpendRow]:
+    return _rows(_key_range(api_key, start, end), "model")
+
+
+def team_spend_by_key(*, team: Team, start: date, end: date) -> dict[int, SpendRow]:
+    """Spend per key id of a team over the range."""
+    queryset = DailySpend.objects.filter(team=team, day__gte=start, day__lt=end)
+    return {row.key: row for row in _rows(queryset, "api_key_id")}
+
+
+def open_discrepancy_counts_by_key(*, team: Team) -> dict[int, int]:
+    open_statuses = [DiscrepancyStatus.OPEN, DiscrepancyStatus.ACKNOWLEDGED]
+    rows = (
+        Discrepancy.objects.filter(generation__team=team, status__in=open_statuses)
+        .values("generation__api_key_id")
+        .annotate(count=Count("id", filter=Q(severity="error")))
+    )
+    return {row["generation__api_key_id"]: row["count"] for row in rows}

@@ -1,0 +1,147 @@
+"""Generations as we recorded them, what the gateway said about each, and daily spend roll-ups."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import MONEY_DIGITS, MONEY_PLACES, ApiKey, Gateway, Team
+
+
+def money_field(**kwargs) -> models.DecimalField:
+    return models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, **kwargs)
+
+
+class GenerationState(models.TextChoices):
+    PENDING = "pending"
+    VERIFIED = "verified"
+    DISPUTED = "disputed"
+    MISSING = "missing"
+    EXPIRED = "expired"
+
+
+class GenerationQuerySet(models.QuerySet):
+    def pending(self) -> "GenerationQuerySet":
+        return self.filter(state=GenerationState.PENDING)
+
+    def due(self, now=None) -> "GenerationQuerySet":
+        return self.pending().filter(next_attempt_at__lte=now or timezone.now())
+
+    def visible_to(self, user) -> "GenerationQuerySet":
+        return self.filter(team__memberships__user=user)
+
+
+class Generation(models.Model):
+    """Our record of one call. This is the table that grows to hundreds of millions of rows:
+    keep it narrow, and put everything the gateway says in GatewayRecord."""
+
+    gateway = models.ForeignKey(Gateway, on_delete=models.PROTECT, related_name="+")
+    external_id = models.CharField(max_length=255)
+    api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, related_name="generations")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
+    model = models.CharField(max_length=200)
+    created_at = models.DateTimeField()
+    tokens_prompt = models.PositiveIntegerField()
+    tokens_completion = models.PositiveIntegerField()
+    tokens_cached = models.PositiveIntegerField(default=0)
+    tokens_reasoning = models.PositiveIntegerField(default=0)
+    cost = money_field()
+    is_byok = models.BooleanField(default=False)
+    cancelled = models.BooleanField(default=False)
+    streamed = models.BooleanField(default=False)
+    state = models.CharField(max_length=10, choices=GenerationState.choices, default=GenerationState.PENDING)
+    # What the gateway charged, once known; invoices bill this for verified generations.
+    charged_cost = money_field(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    reconciled_at = models.DateTimeField(null=True, blank=True)
+
+    objects = GenerationQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["gateway", "external_id"], name="generation_unique_gateway_external_id"),
+        ]
+        indexes = [
+            models.Index(fields=["api_key", "created_at"], name="generation_key_time"),
+            models.Index(fields=["team", "created_at"], name="generation_team_time"),
+            models.Index(
+                fields=["gateway", "next_attempt_at"],
+                condition=Q(state="pending"),
+                name="generation_due_pending",
+            ),
+            models.Index(
+                fields=["team", "created_at"],
+                condition=~Q(state="verified"),
+                name="generation_team_unverified",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gateway_id}:{self.external_id}"
+
+
+class GatewayRecord(models.Model):
+    """What the gateway said about one generation, normalised, with the body exactly as received."""
+
+    generation = models.OneToOneField(
+        Generation, on_delete=models.CASCADE, primary_key=True, related_name="gateway_record"
+    )
+    fetched_at = models.DateTimeField(default=timezone.now)
+    served_model = models.CharField(max_length=200, blank=True, default="")
+    provider = models.CharField(max_length=200, blank=True, default="")
+    gateway_created_at = models.DateTimeField(null=True, blank=True)
+    total_cost = money_field(null=True, blank=True)
+    usage = money_field(null=True, blank=True)
+    upstream_inference_cost = money_field(null=True, blank=True)
+    cache_discount = money_field(null=True, blank=True)
+    credits_used = money_field(null=True, blank=True)
+    tokens_prompt = models.PositiveIntegerField(null=True, blank=True)
+    tokens_completion = models.PositiveIntegerField(null=True, blank=True)
+    tokens_cached = models.PositiveIntegerField(null=True, blank=True)
+    tokens_cache_write = models.PositiveIntegerField(null=True, blank=True)
+    tokens_reasoning = models.PositiveIntegerField(null=True, blank=True)
+    is_byok = models.BooleanField(null=True, blank=True)
+    cancelled = models.BooleanField(null=True, blank=True)
+    streamed = models.BooleanField(null=True, blank=True)
+    finish_reason = models.CharField(max_length=100, blank=True, default="")
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    key_hash = models.CharField(max_length=200, blank=True, default="")
+    # Text, not JSON: the body as received, digits and all, for audit.
+    raw = models.TextField()
+
+    def __str__(self) -> str:
+        return f"gateway record of {self.generation_id}"
+
+
+class DailySpend(models.Model):
+    """Spend per key, model and UTC day, kept up to date in the same transaction as the
+    generations it sums (see generations/rollups.py), so pages and invoices never scan
+    raw generations."""
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    model = models.CharField(max_length=200)
+    generations = models.BigIntegerField(default=0)
+    tokens_prompt = models.BigIntegerField(default=0)
+    tokens_completion = models.BigIntegerField(default=0)
+    tokens_cached = models.BigIntegerField(default=0)
+    tokens_reasoning = models.BigIntegerField(default=0)
+    recorded_cost = money_field(default=0)
+    charged_cost = money_field(default=0)
+    verified_recorded_cost = money_field(default=0)
+    verified_charged_cost = money_field(default=0)
+    pending = models.BigIntegerField(default=0)
+    verified = models.BigIntegerField(default=0)
+    disputed = models.BigIntegerField(default=0)
+    missing = models.BigIntegerField(default=0)
+    expired = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["api_key", "day", "model"], name="dailyspend_unique_key_day_model"),
+        ]
+        indexes = [models.Index(fields=["team", "day"], name="dailyspend_team_day")]
+
+    def __str__(self) -> str:
+        return f"{self.api_key_id} {self.day} {self.model}"
