@@ -1,0 +1,1 @@
+"""Celery tasks for invoices (monthly drafts, redrafts)."""
