@@ -1,0 +1,122 @@
+"""Looking many generations up at once, concurrently, within a gateway's limits.
+
+A batch shares one httpx connection pool. At most `connection.concurrency` lookups are in
+flight; when a `limiter` is given (reconciliation passes one shared by all workers through
+Redis), every HTTP request is also made inside `async with limiter():`. Each request gets
+exactly one outcome, in request order: a record or a GatewayError instance. Nothing else
+escapes, whatever the gateway sends.
+"""
+
+import asyncio
+import concurrent.futures
+import dataclasses
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
+from dataclasses import dataclass
+
+import httpx
+
+from generations.gateways.adapter import GatewayAdapter
+from generations.gateways.base import (
+    BadPayload,
+    GatewayError,
+    GatewayGenerationRecord,
+    LookupOutcome,
+    LookupRequest,
+    TransientFailure,
+)
+from generations.gateways.http import build_async_client, send
+from generations.gateways.registry import adapter_for
+
+Limiter = Callable[[], AbstractAsyncContextManager]
+
+
+@dataclass(frozen=True)
+class GatewayConnection:
+    """Where and how hard to ask one gateway."""
+
+    kind: str
+    base_url: str
+    concurrency: int = 16
+    timeout_seconds: float = 30.0
+
+    @classmethod
+    def of(cls, gateway) -> "GatewayConnection":
+        """The connection settings of an accounts.models.Gateway (reads attributes only)."""
+        return cls(
+            kind=gateway.kind,
+            base_url=gateway.base_url,
+            concurrency=max(int(gateway.concurrency or 1), 1),
+            timeout_seconds=float(getattr(gateway, "timeout_seconds", None) or cls.timeout_seconds),
+        )
+
+
+async def lookup_batch(
+    connection: GatewayConnection,
+    requests: Sequence[LookupRequest],
+    *,
+    limiter: Limiter | None = None,
+) -> list[LookupOutcome]:
+    """Look every request up concurrently; one outcome per request, in the same order."""
+    adapter = adapter_for(connection.kind)
+    semaphore = asyncio.Semaphore(max(connection.concurrency, 1))
+    async with build_async_client(
+        timeout_seconds=connection.timeout_seconds, concurrency=connection.concurrency
+    ) as client:
+
+        async def bounded(request: LookupRequest) -> LookupOutcome:
+            async with semaphore:
+                return await _lookup_one(client, adapter, connection, request, limiter)
+
+        return list(await asyncio.gather(*(bounded(request) for request in requests)))
+
+
+def lookup_batch_sync(
+    connection: GatewayConnection,
+    requests: Sequence[LookupRequest],
+    *,
+    limiter: Limiter | None = None,
+) -> list[LookupOutcome]:
+    """lookup_batch for callers that are not async (Celery tasks, management commands)."""
+    coroutine = lookup_batch(connection, requests, limiter=limiter)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    # Called from inside an event loop: run the batch on a loop of its own in another thread.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as executor:
+        return executor.submit(asyncio.run, coroutine).result()
+
+
+async def _lookup_one(
+    client: httpx.AsyncClient,
+    adapter: GatewayAdapter,
+    connection: GatewayConnection,
+    request: LookupRequest,
+    limiter: Limiter | None,
+) -> LookupOutcome:
+    try:
+        http_request = adapter.build_request(
+            client, base_url=connection.base_url, generation_id=request.generation_id, secret=request.secret
+        )
+        try:
+            async with limiter() if limiter else nullcontext():
+                answer = await send(client, http_request)
+        except GatewayError:
+            raise
+        except Exception as error:  # the limiter itself failed (e.g. Redis unreachable): retry later
+            raise TransientFailure(f"could not make the request: {type(error).__name__}: {error}") from error
+        record = adapter.parse_answer(answer)
+        return _checked(record, request)
+    except GatewayError as error:
+        return error
+    except Exception as error:  # an adapter bug must not take the whole batch down with it
+        return BadPayload(f"the answer could not be read: {type(error).__name__}: {error}")
+
+
+def _checked(record: GatewayGenerationRecord, request: LookupRequest) -> GatewayGenerationRecord:
+    if not record.id:
+        return dataclasses.replace(record, id=request.generation_id)
+    if record.id != request.generation_id:
+        raise BadPayload(f"asked for {request.generation_id!r}, the gateway answered about {record.id!r}")
+    return record

@@ -1,0 +1,147 @@
+"""The one place that talks HTTP to gateways: client construction, sending, status mapping.
+
+Everything a gateway can do wrong ends here as a GatewayError subclass: timeouts and dropped
+connections are transient, status codes map to typed errors, bodies larger than
+MAX_BODY_BYTES are refused as BadPayload before they are read in full.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from generations.gateways.base import (
+    BadPayload,
+    GatewayError,
+    NotFound,
+    PaymentRequired,
+    RateLimited,
+    TransientFailure,
+    Unauthorised,
+)
+from generations.gateways.exact_json import loads_exact
+
+MAX_BODY_BYTES = 5 * 1024 * 1024
+MAX_REDIRECTS = 3
+USER_AGENT = "Tally reconciliation (+https://github.com/tally)"
+TRANSIENT_STATUSES = frozenset({408, 425, 500, 502, 503, 504, 520, 521, 522, 523, 524, 529})
+
+
+@dataclass(frozen=True)
+class GatewayAnswer:
+    """A gateway's HTTP answer, read in full (within the size cap) and decoded as text."""
+
+    status_code: int
+    headers: httpx.Headers
+    body: str
+
+
+def build_async_client(*, timeout_seconds: float, concurrency: int) -> httpx.AsyncClient:
+    """One connection pool for one batch: as many connections as lookups may run at once."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout_seconds),
+        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+        # httpx keeps the Authorization header on same-origin redirects and drops it elsewhere,
+        # which is what KushRouter's 307 alias needs.
+        follow_redirects=True,
+        max_redirects=MAX_REDIRECTS,
+        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+    )
+
+
+def bearer_headers(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+async def send(client: httpx.AsyncClient, request: httpx.Request) -> GatewayAnswer:
+    """Send one request and read its body, capped at MAX_BODY_BYTES. Network trouble is transient."""
+    try:
+        response = await client.send(request, stream=True)
+        try:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+                raise BadPayload(f"the answer declares {declared} bytes, over the {MAX_BODY_BYTES} byte cap",
+                                 status_code=response.status_code)
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise BadPayload(f"the answer is over the {MAX_BODY_BYTES} byte cap",
+                                     status_code=response.status_code)
+                chunks.append(chunk)
+        finally:
+            await response.aclose()
+    except httpx.TooManyRedirects as error:
+        raise BadPayload(f"too many redirects: {error}") from error
+    except httpx.TimeoutException as error:
+        raise TransientFailure(f"timed out: {type(error).__name__}") from error
+    except (httpx.TransportError, httpx.StreamError) as error:
+        raise TransientFailure(f"connection failed: {type(error).__name__}: {error}") from error
+    body = b"".join(chunks).decode("utf-8", errors="replace")
+    return GatewayAnswer(status_code=response.status_code, headers=response.headers, body=body)
+
+
+def raise_for_status(answer: GatewayAnswer) -> None:
+    """Map a non-200 answer to its typed error; return quietly on 200."""
+    status = answer.status_code
+    if status == 200:
+        return
+    detail = f"HTTP {status}: {answer.body[:200]}"
+    if status == 404:
+        raise NotFound(detail, status_code=status)
+    if status == 429:
+        raise RateLimited(detail, retry_after=parse_retry_after(answer.headers.get("retry-after")))
+    if status in (401, 403):
+        raise Unauthorised(detail, status_code=status)
+    if status == 402:
+        raise PaymentRequired(detail, status_code=status)
+    if status in TRANSIENT_STATUSES or status >= 500:
+        raise TransientFailure(detail, status_code=status)
+    raise BadPayload(f"unexpected answer {detail}", status_code=status)
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Retry-After as seconds to wait: either a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(seconds, 0.0) if seconds == seconds else None  # NaN is not a wait
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return max((moment - (now or datetime.now(timezone.utc))).total_seconds(), 0.0)
+
+
+def load_json_object(body: str) -> dict[str, Any]:
+    """The body as a JSON object with exact numbers, or BadPayload."""
+    try:
+        value = loads_exact(body)
+    except (ValueError, RecursionError) as error:
+        raise BadPayload(f"the answer is not JSON: {str(error)[:200]}") from error
+    if not isinstance(value, dict):
+        raise BadPayload(f"the answer is a JSON {type(value).__name__}, not an object")
+    return value
+
+
+__all__ = [
+    "GatewayAnswer",
+    "GatewayError",
+    "MAX_BODY_BYTES",
+    "bearer_headers",
+    "build_async_client",
+    "load_json_object",
+    "parse_retry_after",
+    "raise_for_status",
+    "send",
+]

@@ -1,0 +1,98 @@
+"""OpenRouter, and OpenRouter-compatible gateways: `GET {base}/api/v1/generation?id=ID`.
+
+The answer is `{"data": {...}}`. Per OpenRouter's documentation (and its Go SDK's type), id,
+created_at, model, total_cost, usage and is_byok are always present; every other field may
+be null, and new fields appear over time: they stay in the raw body and are never an error.
+Token counts are the provider's native ones; `tokens_prompt`/`tokens_completion` (OpenRouter's
+own normalised counts) are kept under `extra`.
+"""
+
+import httpx
+
+from generations.gateways.adapter import GatewayAdapter, endpoint
+from generations.gateways.base import BadPayload, GatewayGenerationRecord
+from generations.gateways.fields import (
+    read_bool,
+    read_count,
+    read_datetime,
+    read_decimal,
+    read_milliseconds,
+    read_object,
+    read_string,
+    scalars,
+)
+from generations.gateways.http import bearer_headers, load_json_object
+
+EXTRA_FIELDS = (
+    "upstream_id",
+    "origin",
+    "router",
+    "api_type",
+    "service_tier",
+    "data_region",
+    "request_id",
+    "session_id",
+    "native_finish_reason",
+    "app_id",
+    "external_user",
+    "generation_time",
+    "moderation_latency",
+    "tokens_prompt",
+    "tokens_completion",
+    "native_tokens_completion_images",
+    "num_media_prompt",
+    "num_media_completion",
+    "num_input_audio_prompt",
+    "num_search_results",
+    "num_fetches",
+    "web_search_engine",
+)
+
+
+def parse_body(body: str) -> GatewayGenerationRecord:
+    """Read an OpenRouter answer body into the normalised record (BadPayload if unreadable)."""
+    data = read_object(load_json_object(body), "data", required=True)
+    for name in ("native_tokens_completion_images", "tokens_prompt", "tokens_completion"):
+        read_count(data, name)  # type-checked so a malformed answer is refused, kept only in extra
+    return GatewayGenerationRecord(
+        id=read_string(data, "id", required=True),
+        raw=body,
+        served_model=read_string(data, "model", required=True),
+        provider=read_string(data, "provider_name"),
+        created_at=read_datetime(data, "created_at", required=True),
+        total_cost=read_decimal(data, "total_cost", required=True),
+        usage=read_decimal(data, "usage", required=True),
+        upstream_inference_cost=read_decimal(data, "upstream_inference_cost"),
+        cache_discount=read_decimal(data, "cache_discount"),
+        tokens_prompt=read_count(data, "native_tokens_prompt"),
+        tokens_completion=read_count(data, "native_tokens_completion"),
+        tokens_cached=read_count(data, "native_tokens_cached"),
+        tokens_cache_write=read_count(data, "native_tokens_cache_write"),
+        tokens_reasoning=read_count(data, "native_tokens_reasoning"),
+        is_byok=read_bool(data, "is_byok", required=True),
+        cancelled=read_bool(data, "cancelled"),
+        streamed=read_bool(data, "streamed"),
+        finish_reason=read_string(data, "finish_reason"),
+        latency_ms=read_milliseconds(data, "latency"),
+        extra=scalars(data, EXTRA_FIELDS),
+    )
+
+
+class OpenRouterAdapter(GatewayAdapter):
+    kind = "openrouter"
+
+    def build_request(
+        self, client: httpx.AsyncClient, *, base_url: str, generation_id: str, secret: str
+    ) -> httpx.Request:
+        return client.build_request(
+            "GET",
+            endpoint(base_url, "/api/v1/generation"),
+            params={"id": generation_id},
+            headers=bearer_headers(secret),
+        )
+
+    def parse_body(self, body: str) -> GatewayGenerationRecord:
+        return parse_body(body)
+
+
+__all__ = ["BadPayload", "OpenRouterAdapter", "parse_body"]
