@@ -1,0 +1,68 @@
+from django.core.management.base import BaseCommand
+
+from accounts.management.commands._arguments import (
+    decimal_from_argument,
+    secret_from_environment,
+    validation_errors_as_command_errors,
+)
+from accounts.models import Gateway
+from accounts.services import gateway_create
+
+
+class Command(BaseCommand):
+    help = (
+        "Configure a gateway connection. "
+        "Example: add_gateway kushrouter --kind kushrouter --base-url https://api.kushrouter.com --discount 0.30"
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("slug", help="The gateway's id in Tally, e.g. openrouter.")
+        parser.add_argument("--kind", required=True, help=f"The protocol it speaks: {', '.join(Gateway.Kind.values)}.")
+        parser.add_argument("--base-url", required=True, help="Where its API lives, e.g. https://openrouter.ai.")
+        parser.add_argument("--name", default="", help="Display name (default: the slug).")
+        parser.add_argument(
+            "--lookup-secret-env",
+            metavar="VAR",
+            help="Environment variable holding an optional account-wide lookup credential (stored encrypted).",
+        )
+        parser.add_argument(
+            "--grace-seconds", type=int, help="How long after a generation a 404 means 'not yet' (default 600)."
+        )
+        parser.add_argument(
+            "--retention-days",
+            type=int,
+            help="How long the gateway keeps generation records (default: 7 for kushrouter, else unlimited).",
+        )
+        parser.add_argument("--concurrency", type=int, help="Concurrent lookups at most (default 16).")
+        parser.add_argument(
+            "--rate-limit", type=int, help="Lookups per second across all workers; 0 means no limit (default 0)."
+        )
+        parser.add_argument("--discount", help="The gateway's discount off list price, as a fraction: 0.30 = 30%% off.")
+
+    def handle(self, *args, **options) -> None:
+        lookup_secret = ""
+        if options["lookup_secret_env"]:
+            lookup_secret = secret_from_environment(options["lookup_secret_env"])
+        discount = None
+        if options["discount"] is not None:
+            discount = decimal_from_argument(options["discount"], option="--discount", example="0.30")
+        with validation_errors_as_command_errors():
+            gateway = gateway_create(
+                slug=options["slug"],
+                kind=options["kind"],
+                base_url=options["base_url"],
+                name=options["name"],
+                lookup_secret=lookup_secret,
+                grace_seconds=options["grace_seconds"],
+                retention_days=options["retention_days"],
+                concurrency=options["concurrency"],
+                rate_limit_per_second=options["rate_limit"],
+                discount=discount,
+            )
+        retention = f"{gateway.retention_days} days" if gateway.retention_days is not None else "unlimited"
+        self.stdout.write(
+            f"Created gateway {gateway.slug} ({gateway.get_kind_display()}) at {gateway.base_url}: "
+            f"grace {gateway.grace_seconds}s, retention {retention}, concurrency {gateway.concurrency}, "
+            f"rate limit {gateway.rate_limit_per_second or 'none'}/s, discount {gateway.discount}, "
+            f"lookup credential {'set' if gateway.lookup_secret_encrypted else 'none'}."
+        )
