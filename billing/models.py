@@ -125,6 +125,41 @@ class InvoiceStatus(models.TextChoices):
     VOID = "void"
 
 
+FROZEN_INVOICE_STATUSES = (InvoiceStatus.FINALIZED, InvoiceStatus.VOID)
+# The only fields of a finalized invoice that may change, and only when it is being voided.
+VOIDING_FIELDS = ("status", "voided_at", "voided_by", "void_reason")
+
+
+class InvoiceFrozenError(Exception):
+    """A finalized or void invoice, or one of its lines, was about to change."""
+
+
+class InvoiceQuerySet(models.QuerySet):
+    """Bulk changes refuse frozen invoices: void them through billing.invoicing.voiding."""
+
+    def update(self, **kwargs):
+        if self.filter(status__in=FROZEN_INVOICE_STATUSES).exists():
+            raise InvoiceFrozenError("Finalized and void invoices cannot be changed in bulk.")
+        return super().update(**kwargs)
+
+    def delete(self):
+        if self.filter(status__in=FROZEN_INVOICE_STATUSES).exists():
+            raise InvoiceFrozenError("Finalized and void invoices cannot be deleted.")
+        return super().delete()
+
+
+class InvoiceLineQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        if self.filter(invoice__status__in=FROZEN_INVOICE_STATUSES).exists():
+            raise InvoiceFrozenError("Lines of finalized and void invoices cannot be changed.")
+        return super().update(**kwargs)
+
+    def delete(self):
+        if self.filter(invoice__status__in=FROZEN_INVOICE_STATUSES).exists():
+            raise InvoiceFrozenError("Lines of finalized and void invoices cannot be deleted.")
+        return super().delete()
+
+
 class Invoice(models.Model):
     """A team's invoice for one calendar month (UTC)."""
 
@@ -150,6 +185,8 @@ class Invoice(models.Model):
     )
     void_reason = models.TextField(blank=True, default="")
 
+    objects = InvoiceQuerySet.as_manager()
+
     class Meta:
         ordering = ["-period", "team"]
         constraints = [
@@ -167,6 +204,29 @@ class Invoice(models.Model):
         if not self.subtotal:
             return Decimal("1")
         return (self.verified_amount / self.subtotal).quantize(Decimal("0.0001"))
+
+    def save(self, *args, **kwargs):
+        """Refuses to change a stored finalized invoice, except to void it, and any void one."""
+        stored = Invoice.objects.filter(pk=self.pk).first() if self.pk else None
+        if stored is not None and stored.status == InvoiceStatus.VOID:
+            raise InvoiceFrozenError(f"Invoice {stored} is void and cannot change.")
+        if stored is not None and stored.status == InvoiceStatus.FINALIZED:
+            changed = [
+                field.attname
+                for field in self._meta.concrete_fields
+                if getattr(self, field.attname) != getattr(stored, field.attname)
+            ]
+            voiding = self.status == InvoiceStatus.VOID and all(
+                name in VOIDING_FIELDS or name.removesuffix("_id") in VOIDING_FIELDS for name in changed
+            )
+            if changed and not voiding:
+                raise InvoiceFrozenError(f"Invoice {stored} is finalized; it can only be voided.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if Invoice.objects.filter(pk=self.pk, status__in=FROZEN_INVOICE_STATUSES).exists():
+            raise InvoiceFrozenError(f"Invoice {self} is {self.status} and cannot be deleted.")
+        return super().delete(*args, **kwargs)
 
 
 class InvoiceLine(models.Model):
@@ -189,8 +249,24 @@ class InvoiceLine(models.Model):
         Discrepancy, null=True, blank=True, on_delete=models.PROTECT, related_name="adjustment_line"
     )
 
+    objects = InvoiceLineQuerySet.as_manager()
+
     class Meta:
         ordering = ["kind", "api_key", "model", "id"]
+
+    def _refuse_if_frozen(self, invoice_ids: list) -> None:
+        if Invoice.objects.filter(pk__in=invoice_ids, status__in=FROZEN_INVOICE_STATUSES).exists():
+            raise InvoiceFrozenError("Lines of finalized and void invoices cannot change.")
+
+    def save(self, *args, **kwargs):
+        """Refuses to add, move or change a line of a finalized or void invoice."""
+        stored_invoice = InvoiceLine.objects.filter(pk=self.pk).values_list("invoice_id", flat=True).first()
+        self._refuse_if_frozen([self.invoice_id, stored_invoice])
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        self._refuse_if_frozen([self.invoice_id])
+        return super().delete(*args, **kwargs)
 
 
 class InvoiceNumberSequence(models.Model):
