@@ -1,0 +1,76 @@
+"""What each gateway charged for a generation, read the way that gateway means it.
+
+- OpenRouter, not BYOK: `total_cost`. `upstream_inference_cost` is a breakdown of it (what the
+  provider was paid), never added on top.
+- OpenRouter, BYOK: `total_cost` is OpenRouter's fee (taken from credits) and
+  `upstream_inference_cost` is billed to the team's own provider account: the call cost both.
+- FastRouter: `credits_used`, in USD.
+- KushRouter reports tokens and no cost: list price x tokens, cache reads and cache writes at
+  their own prices, less the gateway's discount.
+
+Whether the call was BYOK is what the gateway says happened (`is_byok` on its record): a BYOK key
+that fell back to shared capacity was charged in full, as a non-BYOK call.
+"""
+
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from billing.reconciliation.facts import MONEY_QUANTUM, PER_MILLION, ListPrice
+from generations.gateways.base import GatewayGenerationRecord
+
+ZERO = Decimal(0)
+
+
+def money(amount: Decimal) -> Decimal:
+    """An amount at the precision generations store (12 places), rounded half to even."""
+    return amount.quantize(MONEY_QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
+def list_cost(
+    *, price: ListPrice, prompt: int, completion: int, cache_read: int = 0, cache_write: int = 0
+) -> Decimal:
+    """List cost of a call: `prompt` counts uncached input tokens only; cache reads and writes
+    are priced at their own rates (at the prompt rate when the price list has none).
+    Reasoning tokens are part of `completion`: they are billed as output."""
+    cache_read_rate = price.cache_read if price.cache_read is not None else price.prompt
+    cache_write_rate = price.cache_write if price.cache_write is not None else price.prompt
+    total = (
+        prompt * price.prompt
+        + completion * price.completion
+        + cache_read * cache_read_rate
+        + cache_write * cache_write_rate
+    )
+    return total / PER_MILLION
+
+
+def kushrouter_cost(*, record: GatewayGenerationRecord, price: ListPrice, discount: Decimal) -> Decimal:
+    """KushRouter's charge: its usage tokens at list price, less the gateway's discount.
+
+    KushRouter's usage follows Anthropic's convention: `prompt_tokens` are the uncached input
+    tokens, and `cache_read_input_tokens` / `cache_creation_input_tokens` come on top of them.
+    """
+    cost = list_cost(
+        price=price,
+        prompt=record.tokens_prompt or 0,
+        completion=record.tokens_completion or 0,
+        cache_read=record.tokens_cached or 0,
+        cache_write=record.tokens_cache_write or 0,
+    )
+    return money(cost * (1 - discount))
+
+
+def gateway_charge(
+    *, kind: str, record: GatewayGenerationRecord, price: ListPrice | None, discount: Decimal
+) -> Decimal | None:
+    """What the gateway charged for this generation, or None when it cannot be known (a cost
+    field missing from the record, or no list price in force for a KushRouter model)."""
+    if kind == "openrouter":
+        if record.total_cost is None:
+            return None
+        if record.is_byok:
+            return money(record.total_cost + (record.upstream_inference_cost or ZERO))
+        return money(record.total_cost)
+    if kind == "fastrouter":
+        return None if record.credits_used is None else money(record.credits_used)
+    if kind == "kushrouter":
+        return None if price is None else kushrouter_cost(record=record, price=price, discount=discount)
+    raise ValueError(f"Unknown gateway kind: {kind!r}")

@@ -1,0 +1,318 @@
+"""What counts as a discrepancy: the one file to read to know.
+
+Every rule is a pure function: our record of a generation, the gateway's record of it, the list
+prices in force and the gateway's tolerances in; a Finding or None out. No database, no HTTP.
+`findings_for` runs them all; `verdict` turns the findings into the generation's state.
+
+Amounts agree when they differ by at most max(absolute, relative x the larger amount): by default
+max(0.000001 USD, 0.1%), set per gateway (accounts.models.Gateway.tolerance_*).
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from functools import cached_property
+
+from billing.reconciliation.charges import gateway_charge, list_cost, money
+from billing.reconciliation.facts import (
+    ERROR,
+    INFO,
+    WARNING,
+    Finding,
+    OurGeneration,
+    Prices,
+    Tolerance,
+)
+from generations.gateways.base import GatewayGenerationRecord
+
+# OpenRouter's BYOK fee is 5% of what the call would have cost on OpenRouter's own capacity.
+BYOK_FEE_RATE = Decimal("0.05")
+# "About 5%": the fee may be off by this share of itself (rounding at the gateway) and still agree.
+BYOK_FEE_RELATIVE_TOLERANCE = Decimal("0.02")
+# A dated snapshot of a model (openai/gpt-x-20260709, gpt-5-mini-2025-08-07) is the model asked for.
+DATED_SLUG_SUFFIX = re.compile(r"-(\d{8}|\d{4}-\d{2}-\d{2})$")
+
+VERIFIED = "verified"
+DISPUTED = "disputed"
+
+
+@dataclass(frozen=True)
+class Case:
+    """Everything the rules look at for one generation."""
+
+    ours: OurGeneration
+    record: GatewayGenerationRecord
+    prices: Prices
+    tolerance: Tolerance
+    discount: Decimal = Decimal(0)  # the gateway's discount off list price, 0.30 = 30% off
+
+    @cached_property
+    def charged(self) -> Decimal | None:
+        return gateway_charge(
+            kind=self.ours.gateway_kind, record=self.record, price=self.prices.charged, discount=self.discount
+        )
+
+
+def cost_mismatch(case: Case) -> Finding | None:
+    """The cost we recorded is not what the gateway charged (see charges.py for how each gateway's
+    charge is read: OpenRouter BYOK is fee plus upstream cost, never plus it otherwise). A charge
+    that cannot be known (no cost field; KushRouter with no list price) is an error too: the
+    generation cannot be verified until someone adds the price."""
+    ours, charged = case.ours, case.charged
+    if charged is None:
+        if ours.gateway_kind == "kushrouter":
+            reason = f"No list price in force for {case.record.served_model or ours.model}: the charge cannot be computed."
+        else:
+            reason = "The gateway's record has no cost: the charge cannot be known."
+        return Finding("cost_mismatch", ERROR, expected=ours.cost, actual=None, detail=reason)
+    if not case.tolerance.differ(ours.cost, charged):
+        return None
+    return Finding(
+        "cost_mismatch",
+        ERROR,
+        expected=ours.cost,
+        actual=charged,
+        detail=f"Recorded {ours.cost}, the gateway charged {charged}.",
+    )
+
+
+def token_mismatch(case: Case) -> Finding | None:
+    """Our token counts differ from the gateway's native counts. Reasoning tokens are billed as
+    output: the gateway's completion count includes them (OpenRouter's native_tokens_completion),
+    so a completion count we recorded without the reasoning tokens agrees once they are added."""
+    ours, record = case.ours, case.record
+    differences: list[tuple[str, int, int]] = []
+    for name, recorded, native in (
+        ("prompt", ours.tokens_prompt, record.tokens_prompt),
+        ("completion", ours.tokens_completion, record.tokens_completion),
+        ("cached", ours.tokens_cached, record.tokens_cached),
+        ("reasoning", ours.tokens_reasoning, record.tokens_reasoning),
+    ):
+        if native is None or native == recorded:
+            continue
+        if name == "completion" and native == recorded + ours.tokens_reasoning:
+            continue
+        differences.append((name, recorded, native))
+    if not differences:
+        return None
+    _, recorded, native = differences[0]
+    detail = "; ".join(f"{name}: recorded {recorded}, gateway {native}" for name, recorded, native in differences)
+    return Finding("token_mismatch", ERROR, expected=Decimal(recorded), actual=Decimal(native), detail=detail)
+
+
+def upstream_inconsistent(case: Case) -> Finding | None:
+    """The gateway contradicts itself: OpenRouter's `usage` (what it took from credits) should
+    equal its `total_cost`."""
+    record = case.record
+    if case.ours.gateway_kind != "openrouter" or record.usage is None or record.total_cost is None:
+        return None
+    if not case.tolerance.differ(record.total_cost, record.usage):
+        return None
+    return Finding(
+        "upstream_inconsistent",
+        ERROR,
+        expected=record.total_cost,
+        actual=record.usage,
+        detail=f"The gateway says total_cost {record.total_cost} but usage {record.usage}.",
+    )
+
+
+def byok_mismatch(case: Case) -> Finding | None:
+    """BYOK on our side but not at the gateway: the provider key failed or was rate limited and
+    the gateway fell back to its shared capacity, charging the call in full. Or the reverse: the
+    gateway billed a call to the team's own provider account that we did not expect there."""
+    ours, record = case.ours, case.record
+    if record.is_byok is None or record.is_byok == ours.is_byok:
+        return None
+    if ours.is_byok:
+        detail = "The key is BYOK but the gateway served the call on shared capacity and charged it in full."
+    else:
+        detail = "The key is not BYOK but the gateway says the call used the team's own provider key."
+    return Finding(
+        "byok_mismatch", ERROR, expected=Decimal(int(ours.is_byok)), actual=Decimal(int(record.is_byok)), detail=detail
+    )
+
+
+def byok_fee_unexpected(case: Case) -> Finding | None:
+    """On an OpenRouter BYOK call `total_cost` is the gateway's fee: zero (free allowance) or
+    about 5% of the upstream cost. Any other fee, or a BYOK call with no upstream cost at all,
+    is unexpected."""
+    record = case.record
+    if case.ours.gateway_kind != "openrouter" or not record.is_byok:
+        return None
+    upstream, fee = record.upstream_inference_cost, record.total_cost or Decimal(0)
+    if not upstream:
+        return Finding(
+            "byok_fee_unexpected",
+            ERROR,
+            expected=None,
+            actual=fee,
+            detail="A BYOK call with no upstream inference cost: the provider's charge is unknown.",
+        )
+    expected_fee = money(upstream * BYOK_FEE_RATE)
+    fee_tolerance = Tolerance(
+        absolute=case.tolerance.absolute, relative=max(case.tolerance.relative, BYOK_FEE_RELATIVE_TOLERANCE)
+    )
+    if fee <= case.tolerance.absolute or not fee_tolerance.differ(fee, expected_fee):
+        return None
+    return Finding(
+        "byok_fee_unexpected",
+        ERROR,
+        expected=expected_fee,
+        actual=fee,
+        detail=f"BYOK fee {fee} is {fee / upstream:.2%} of the upstream cost {upstream}, not 0 or 5%.",
+    )
+
+
+def price_mismatch(case: Case) -> Finding | None:
+    """What the gateway billed is not list price x its own token counts, less its cache discount.
+    OpenRouter's `cache_discount` is what caching saved against the full prompt price; it is
+    negative when cache writes cost more than they saved, and then it adds to the price. Checked
+    where a list price is in force, on OpenRouter (the provider's charge: `total_cost`, or
+    `upstream_inference_cost` on BYOK calls) and FastRouter (`credits_used`). KushRouter's charge
+    is computed from the list price, so there is nothing to compare."""
+    record, price = case.record, case.prices.charged
+    if price is None or record.tokens_prompt is None or record.tokens_completion is None:
+        return None
+    kind = case.ours.gateway_kind
+    if kind == "openrouter":
+        billed = record.upstream_inference_cost if record.is_byok else record.total_cost
+        cache_discount = record.cache_discount or Decimal(0)
+    elif kind == "fastrouter":
+        billed, cache_discount = record.credits_used, Decimal(0)
+    else:
+        return None
+    if billed is None:
+        return None
+    at_list = list_cost(price=price, prompt=record.tokens_prompt, completion=record.tokens_completion)
+    expected = money((at_list - cache_discount) * (1 - case.discount))
+    if not case.tolerance.differ(expected, billed):
+        return None
+    detail = f"{price.model} at list price is {money(at_list)}"
+    if cache_discount > 0:
+        detail += f", less a cache discount of {cache_discount}"
+    elif cache_discount < 0:
+        detail += f", plus {-cache_discount} for cache writes (a negative cache discount)"
+    detail += f": expected {expected}, billed {billed}."
+    return Finding("price_mismatch", ERROR, expected=expected, actual=billed, detail=detail)
+
+
+def model_substituted(case: Case) -> Finding | None:
+    """The gateway served another model than the one asked for. Dated snapshots of the model
+    asked for (openai/gpt-x-20260709) are the same model. A warning, unless the served model's
+    list price differs from the requested one's: then it is an error, it changes the bill."""
+    requested, served = case.ours.model, case.record.served_model
+    if not served or same_model(requested, served):
+        return None
+    prices = case.prices
+    price_differs = (
+        prices.requested is not None and prices.served is not None and not prices.requested.same_rates_as(prices.served)
+    )
+    expected = actual = None
+    if price_differs:
+        tokens = {"prompt": case.ours.tokens_prompt, "completion": case.ours.tokens_completion}
+        expected = money(list_cost(price=prices.requested, **tokens))
+        actual = money(list_cost(price=prices.served, **tokens))
+    detail = f"Asked for {requested}, the gateway served {served}"
+    detail += " at a different price." if price_differs else "."
+    return Finding(
+        "model_substituted", ERROR if price_differs else WARNING, expected=expected, actual=actual, detail=detail
+    )
+
+
+def key_mismatch(case: Case) -> Finding | None:
+    """The gateway attributes the generation to another key: FastRouter's `api_key` is a hash of
+    the key used, which must be the SHA-256 of our key's secret (or a prefix of it)."""
+    key_hash = case.record.key_hash
+    if not key_hash or key_hash_matches(key_hash, case.ours.key_fingerprint):
+        return None
+    return Finding(
+        "key_mismatch",
+        ERROR,
+        detail=f"The gateway attributes this generation to key hash {key_hash[:16]}…, "
+        f"not to this key ({case.ours.key_fingerprint[:16]}…).",
+    )
+
+
+def cancelled_billed(case: Case) -> Finding | None:
+    """Cancelled but charged. Information only: gateways bill the tokens a cancelled (e.g.
+    aborted streaming) call used, as they document."""
+    cancelled = case.record.cancelled or case.ours.cancelled
+    charged = case.charged
+    if not cancelled or not charged:
+        return None
+    return Finding(
+        "cancelled_billed",
+        INFO,
+        expected=Decimal(0),
+        actual=charged,
+        detail=f"Cancelled, and charged {charged} for the tokens it used.",
+    )
+
+
+RECORD_RULES: tuple[Callable[[Case], Finding | None], ...] = (
+    cost_mismatch,
+    token_mismatch,
+    upstream_inconsistent,
+    byok_mismatch,
+    byok_fee_unexpected,
+    price_mismatch,
+    model_substituted,
+    key_mismatch,
+    cancelled_billed,
+)
+
+
+def findings_for(case: Case) -> list[Finding]:
+    """Every finding on a generation the gateway has a record of."""
+    return [finding for rule in RECORD_RULES if (finding := rule(case)) is not None]
+
+
+def expired_unverified(*, created_at: datetime, now: datetime, retention_days: int | None) -> Finding | None:
+    """The gateway's retention passed before we could verify the generation (KushRouter keeps
+    records at least 7 days): it can no longer be checked."""
+    if retention_days is None or now < created_at + timedelta(days=retention_days):
+        return None
+    return Finding(
+        "expired_unverified",
+        ERROR,
+        detail=f"Not verified within the gateway's retention of {retention_days} days.",
+    )
+
+
+def missing_upstream(*, created_at: datetime, now: datetime, grace_seconds: int) -> Finding | None:
+    """Still not found after the gateway's grace window. Right after a call, gateways answer 404
+    for a while (OpenRouter's record appears seconds later); after the window, 404 means the
+    gateway has no record of a call we recorded."""
+    if now < created_at + timedelta(seconds=grace_seconds):
+        return None
+    return Finding(
+        "missing_upstream",
+        ERROR,
+        detail=f"The gateway still had no record {grace_seconds} seconds after the call.",
+    )
+
+
+def same_model(requested: str, served: str) -> bool:
+    """Same model, ignoring case, dated snapshot suffixes, and the provider prefix when only one
+    side has one (KushRouter names models without it)."""
+    first, second = normalise_model_slug(requested), normalise_model_slug(served)
+    if ("/" in first) != ("/" in second):
+        first, second = first.rsplit("/", 1)[-1], second.rsplit("/", 1)[-1]
+    return first == second
+
+
+def normalise_model_slug(slug: str) -> str:
+    return DATED_SLUG_SUFFIX.sub("", slug.strip().lower())
+
+
+def key_hash_matches(key_hash: str, fingerprint: str) -> bool:
+    key_hash = key_hash.strip().lower().removeprefix("sha256:")
+    return len(key_hash) >= 8 and fingerprint.lower().startswith(key_hash)
+
+
+def verdict(findings: list[Finding]) -> str:
+    """Verified unless some finding is an error."""
+    return DISPUTED if any(finding.is_error for finding in findings) else VERIFIED
