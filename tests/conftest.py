@@ -10,6 +10,8 @@ import shutil
 
 import pytest
 
+pytest_plugins = ["tests.simulator_fixtures"]
+
 REQUIRE_SERVICES = os.environ.get("TALLY_REQUIRE_SERVICES") == "1"
 CHROMIUM = os.environ.get("TALLY_CHROMIUM", "/usr/bin/chromium")
 

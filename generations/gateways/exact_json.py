@@ -19,7 +19,10 @@ def loads_exact(text: str | bytes) -> Any:
 
 
 def dumps_exact(value: Any) -> str:
-    """Serialise JSON-like data whose numbers may be Decimal, writing each Decimal's digits as they are."""
+    """Serialise JSON-like data whose numbers may be Decimal, writing each Decimal's digits as they are.
+
+    Floats are written as json.dumps would; amounts should never be floats in the first place.
+    """
     parts: list[str] = []
     _write(value, parts)
     return "".join(parts)
@@ -46,7 +49,5 @@ def _write(value: Any, parts: list[str]) -> None:
         if not value.is_finite():
             raise ValueError(f"{value} cannot be written as a JSON number")
         parts.append(format(value, "f"))
-    elif isinstance(value, float):
-        raise TypeError("floats are not written: use Decimal so amounts stay exact")
     else:
         parts.append(json.dumps(value))
