@@ -1,0 +1,119 @@
+"""Drafting invoices from the daily spend roll-ups (never from raw generations)."""
+
+from datetime import date
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import ApiKey, Team
+from billing.invoicing.adjustments import adjustments_for_draft
+from billing.invoicing.periods import period_next, period_of
+from billing.invoicing.rounding import ZERO_CENTS, money_round, money_sum
+from billing.invoicing.spend import spend_rows_by
+from billing.models import Invoice, InvoiceLine, InvoiceStatus
+from generations.models import DailySpend
+
+
+class InvoiceStateError(ValueError):
+    """The invoice is not in a state that allows this action; the message says why."""
+
+
+def invoice_draft(*, team: Team, period: date) -> Invoice:
+    """Create or rebuild the team's draft invoice for a month and return it.
+
+    Usage lines come from the roll-ups per (api key, model): the amount is the charged cost of
+    verified generations plus the recorded cost of the others (SpendRow.amount). Adjustment lines
+    come from billing.invoicing.adjustments. A finalized invoice for the period is returned as it
+    is: it never changes.
+    """
+    period = period_of(period)
+    with transaction.atomic():
+        Team.objects.select_for_update().get(pk=team.pk)  # one drafter per team at a time
+        invoice = Invoice.objects.exclude(status=InvoiceStatus.VOID).filter(team=team, period=period).first()
+        if invoice is not None and invoice.status == InvoiceStatus.FINALIZED:
+            return invoice
+        if invoice is None:
+            invoice = Invoice.objects.create(team=team, period=period)
+        invoice.lines.all().delete()
+        lines = _usage_lines(invoice) + _adjustment_lines(invoice)
+        InvoiceLine.objects.bulk_create(lines)
+        _set_totals(invoice, lines, markup_fraction=team.invoice_markup)
+        invoice.drafted_at = timezone.now()
+        invoice.save()
+    return invoice
+
+
+def invoice_redraft(*, invoice: Invoice) -> Invoice:
+    """Rebuild one draft from the current roll-ups and decisions."""
+    if invoice.status != InvoiceStatus.DRAFT:
+        raise InvoiceStateError(f"Only drafts are rebuilt; {invoice} is {invoice.status}.")
+    return invoice_draft(team=invoice.team, period=invoice.period)
+
+
+def _usage_lines(invoice: Invoice) -> list[InvoiceLine]:
+    rows = spend_rows_by(
+        DailySpend.objects.filter(team=invoice.team, day__gte=invoice.period, day__lt=period_next(invoice.period)),
+        ("api_key_id", "model"),
+    )
+    keys = ApiKey.objects.in_bulk({api_key_id for api_key_id, _ in (row.key for row in rows)})
+    lines = []
+    for row in rows:
+        api_key_id, model = row.key
+        if not row.generations:
+            continue
+        lines.append(
+            InvoiceLine(
+                invoice=invoice,
+                kind=InvoiceLine.Kind.USAGE,
+                api_key_id=api_key_id,
+                model=model,
+                description=f"{keys[api_key_id].name} · {model}",
+                generations=row.generations,
+                tokens=row.tokens,
+                amount_exact=row.amount,
+                amount=money_round(row.amount),
+                verified_amount=money_round(row.verified_charged_cost),
+            )
+        )
+    return lines
+
+
+def _adjustment_lines(invoice: Invoice) -> list[InvoiceLine]:
+    return [
+        InvoiceLine(
+            invoice=invoice,
+            kind=InvoiceLine.Kind.ADJUSTMENT,
+            api_key_id=adjustment.discrepancy.generation.api_key_id,
+            model=adjustment.discrepancy.generation.model,
+            description=adjustment.description,
+            generations=1,
+            amount_exact=adjustment.amount_exact,
+            amount=money_round(adjustment.amount_exact),
+            # A decision by finance, not a figure the gateway confirmed.
+            verified_amount=ZERO_CENTS,
+            discrepancy=adjustment.discrepancy,
+        )
+        for adjustment in adjustments_for_draft(invoice=invoice)
+    ]
+
+
+def _set_totals(invoice: Invoice, lines: list[InvoiceLine], *, markup_fraction) -> None:
+    invoice.subtotal = money_sum(line.amount for line in lines)
+    invoice.markup = money_round(invoice.subtotal * markup_fraction)
+    invoice.total = invoice.subtotal + invoice.markup
+    invoice.verified_amount = money_sum(line.verified_amount for line in lines)
+
+
+def invoices_draft_period(*, period: date) -> list[Invoice]:
+    """Draft (or redraft) every team's invoice for a month; finalized ones are left alone."""
+    return [invoice_draft(team=team, period=period) for team in Team.objects.order_by("pk")]
+
+
+def invoices_redraft_open() -> int:
+    """Rebuild every draft invoice (as reconciliation proceeds); returns how many."""
+    drafts = Invoice.objects.filter(status=InvoiceStatus.DRAFT).select_related("team").order_by("period", "pk")
+    count = 0
+    for invoice in drafts:
+        invoice_draft(team=invoice.team, period=invoice.period)
+        count += 1
+    return count
