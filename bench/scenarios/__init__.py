@@ -1,0 +1,13 @@
+"""The scenarios, each a function of the run's context returning its ScenarioResult."""
+
+from bench.scenarios import ingest, period_close, reconciliation, spend_page
+from bench.scenarios.context import ScenarioContext
+
+SCENARIOS = {
+    "ingest": ingest.run,
+    "reconciliation": reconciliation.run,
+    "period_close": period_close.run,
+    "spend_page": spend_page.run,
+}
+
+__all__ = ["SCENARIOS", "ScenarioContext"]

@@ -1,0 +1,5 @@
+from bench.results import ScenarioResult
+
+
+def run(context) -> ScenarioResult:
+    raise NotImplementedError("reconciliation")
