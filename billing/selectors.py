@@ -1,15 +1,15 @@
 """Reads of spend, from the daily roll-ups (never from raw generations)."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Prefetch, Q, Sum
 from django.db.models.functions import Coalesce
 
 from accounts.models import ApiKey, Team
-from billing.models import Discrepancy, DiscrepancyStatus
-from generations.models import DailySpend
+from billing.models import Discrepancy, DiscrepancyStatus, Severity
+from generations.models import DailySpend, Generation
 
 ZERO = Decimal(0)
 
@@ -111,3 +111,64 @@ def open_discrepancy_counts_by_key(*, team: Team) -> dict[int, int]:
         .annotate(count=Count("id", filter=Q(severity="error")))
     )
     return {row["generation__api_key_id"]: row["count"] for row in rows}
+
+
+def team_spend_total(*, team: Team, start: date, end: date) -> SpendRow:
+    """All of a team's spend over the range, in one row."""
+    return _rows(DailySpend.objects.filter(team=team, day__gte=start, day__lt=end), None)[0]
+
+
+def key_recent_generations(*, api_key: ApiKey, start: datetime, end: datetime, limit: int = 50) -> list[Generation]:
+    """The key's latest generations in [start, end), newest first, each with its error-level
+    discrepancies (what makes it disputed) in `error_discrepancies`.
+
+    Reads raw generations, but only `limit` of them, through the (api_key, created_at) index.
+    """
+    return list(
+        Generation.objects.filter(api_key=api_key, created_at__gte=start, created_at__lt=end)
+        .select_related("gateway")
+        .prefetch_related(
+            Prefetch(
+                "discrepancies",
+                queryset=Discrepancy.objects.filter(severity=Severity.ERROR).order_by("kind"),
+                to_attr="error_discrepancies",
+            )
+        )
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class KeySpend:
+    """One key of a team with its spend over a range and its open discrepancies."""
+
+    api_key: ApiKey
+    spend: SpendRow
+    open_discrepancies: int
+
+    @property
+    def budget_used(self) -> Decimal | None:
+        """The range's amount as a share of the key's monthly budget; None without a budget."""
+        budget = self.api_key.monthly_budget
+        if not budget:
+            return None
+        return self.spend.amount / budget
+
+
+def team_key_spend(*, team: Team, start: date, end: date) -> list[KeySpend]:
+    """Every key of the team (revoked ones too: they may have spent in the range), by name."""
+    spend = team_spend_by_key(team=team, start=start, end=end)
+    discrepancies = open_discrepancy_counts_by_key(team=team)
+    keys = ApiKey.objects.filter(team=team).select_related("gateway").order_by("name", "id")
+    return [
+        KeySpend(
+            api_key=api_key,
+            spend=spend.get(api_key.id) or empty_spend_row(api_key.id),
+            open_discrepancies=discrepancies.get(api_key.id, 0),
+        )
+        for api_key in keys
+    ]
+
+
+def empty_spend_row(key: object) -> SpendRow:
+    return SpendRow(key=key, **{name: ZERO if name in _MONEY else 0 for name in SUMMED})

@@ -1,0 +1,279 @@
+"""Spend pages for team members: their teams' keys, one key's month, one generation's findings.
+
+Every page looks keys and teams up through the user's memberships, so anything outside them
+answers 404, exactly as a key that does not exist.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import wraps
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import ApiKey, Membership, Team
+from billing import selectors
+from billing.charts import daily_points, daily_spend_chart
+from billing.models import Discrepancy, Severity
+from billing.spend_exports import spend_export_response
+from generations.models import GatewayRecord, Generation
+
+EARLIEST_YEAR = 2000
+SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+@dataclass(frozen=True)
+class Month:
+    """A calendar month in UTC, the period every spend page shows."""
+
+    first_day: date
+
+    @classmethod
+    def current(cls) -> "Month":
+        today = timezone.now().astimezone(UTC).date()
+        return cls(today.replace(day=1))
+
+    @property
+    def end(self) -> date:
+        """The first day of the next month (ranges are start-inclusive, end-exclusive)."""
+        if self.first_day.month == 12:
+            return date(self.first_day.year + 1, 1, 1)
+        return date(self.first_day.year, self.first_day.month + 1, 1)
+
+    @property
+    def previous(self) -> "Month":
+        if self.first_day.month == 1:
+            return Month(date(self.first_day.year - 1, 12, 1))
+        return Month(date(self.first_day.year, self.first_day.month - 1, 1))
+
+    @property
+    def next(self) -> "Month":
+        return Month(self.end)
+
+    @property
+    def start_time(self) -> datetime:
+        return datetime(self.first_day.year, self.first_day.month, 1, tzinfo=UTC)
+
+    @property
+    def end_time(self) -> datetime:
+        return datetime(self.end.year, self.end.month, 1, tzinfo=UTC)
+
+    @property
+    def slug(self) -> str:
+        return f"{self.first_day:%Y-%m}"
+
+    @property
+    def title(self) -> str:
+        return f"{self.first_day:%B %Y}"
+
+
+class MonthError(ValueError):
+    pass
+
+
+def month_from(request: HttpRequest) -> Month:
+    """The month asked for with ?month=YYYY-MM, or the current one; never one in the future."""
+    current = Month.current()
+    text = request.GET.get("month", "").strip()
+    if not text:
+        return current
+    try:
+        asked = Month(datetime.strptime(text, "%Y-%m").date())
+    except ValueError:
+        raise MonthError(f"“{text}” is not a month. Months are written YYYY-MM, for example {current.slug}.")
+    if asked.first_day > current.first_day:
+        raise MonthError(f"{asked.title} has not started yet, so there is no spend to show.")
+    if asked.first_day.year < EARLIEST_YEAR:
+        raise MonthError(f"Tally has no spend before {EARLIEST_YEAR}.")
+    return asked
+
+
+def with_month(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Passes the month asked for to the view as `month`; a bad one answers 400 with the reason."""
+
+    @wraps(view)
+    def view_with_month(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            month = month_from(request)
+        except MonthError as error:
+            context = {"message": str(error), "current_month": Month.current(), "path": request.path}
+            return render(request, "billing/spend/bad_month.html", context, status=400)
+        return view(request, *args, month=month, **kwargs)
+
+    return view_with_month
+
+
+def _month_navigation(month: Month) -> dict:
+    current = Month.current()
+    return {
+        "month": month,
+        "previous_month": month.previous,
+        "next_month": month.next if month.next.first_day <= current.first_day else None,
+        "is_current_month": month == current,
+    }
+
+
+def _visible_key(request: HttpRequest, slug: str) -> ApiKey:
+    keys = ApiKey.objects.visible_to(request.user).select_related("team", "gateway")
+    return get_object_or_404(keys, slug=slug)
+
+
+def _role(request: HttpRequest, team: Team) -> str:
+    return Membership.objects.filter(user=request.user, team=team).values_list("role", flat=True).get()
+
+
+def _team_overview(team: Team, role: str, month: Month) -> dict:
+    keys = selectors.team_key_spend(team=team, start=month.first_day, end=month.end)
+    return {
+        "team": team,
+        "role": role,
+        "keys": keys,
+        "total": selectors.team_spend_total(team=team, start=month.first_day, end=month.end),
+        "open_discrepancies": sum(line.open_discrepancies for line in keys),
+    }
+
+
+@login_required
+@require_GET
+@with_month
+def spend_index(request: HttpRequest, month: Month) -> HttpResponse:
+    memberships = Membership.objects.filter(user=request.user).select_related("team").order_by("team__name")
+    teams = [_team_overview(membership.team, membership.role, month) for membership in memberships]
+    return render(request, "billing/spend/index.html", {"teams": teams, **_month_navigation(month)})
+
+
+@login_required
+@require_GET
+@with_month
+def team_spend(request: HttpRequest, team_slug: str, month: Month) -> HttpResponse:
+    membership = get_object_or_404(
+        Membership.objects.select_related("team"), user=request.user, team__slug=team_slug
+    )
+    overview = _team_overview(membership.team, membership.role, month)
+    return render(request, "billing/spend/team.html", {"overview": overview, **_month_navigation(month)})
+
+
+class BudgetForm(forms.Form):
+    monthly_budget = forms.DecimalField(
+        label="Monthly budget (USD)",
+        required=False,
+        min_value=0,
+        max_digits=14,
+        decimal_places=2,
+        help_text="Leave empty for no budget.",
+    )
+
+
+@login_required
+@require_GET
+@with_month
+def key_spend(request: HttpRequest, key_slug: str, month: Month) -> HttpResponse:
+    api_key = _visible_key(request, key_slug)
+    role = _role(request, api_key.team)
+    points = daily_points(
+        rows=selectors.key_spend_by_day(api_key=api_key, start=month.first_day, end=month.end),
+        start=month.first_day,
+        end=month.end,
+    )
+    total = selectors.key_spend_total(api_key=api_key, start=month.first_day, end=month.end)
+    context = {
+        "api_key": api_key,
+        "role": role,
+        "summary": selectors.KeySpend(
+            api_key=api_key,
+            spend=total,
+            open_discrepancies=selectors.open_discrepancy_counts_by_key(team=api_key.team).get(api_key.id, 0),
+        ),
+        "points": points,
+        "chart": daily_spend_chart(points=points, chart_id="daily-spend", title=f"Spend per day, {month.title}"),
+        "by_model": selectors.key_spend_by_model(api_key=api_key, start=month.first_day, end=month.end),
+        "recent": selectors.key_recent_generations(api_key=api_key, start=month.start_time, end=month.end_time),
+        "budget_form": BudgetForm(initial={"monthly_budget": api_key.monthly_budget})
+        if role == Membership.Role.ADMIN
+        else None,
+        **_month_navigation(month),
+    }
+    return render(request, "billing/spend/key.html", context)
+
+
+@login_required
+@require_GET
+@with_month
+def key_spend_csv(request: HttpRequest, key_slug: str, month: Month) -> HttpResponse:
+    api_key = _visible_key(request, key_slug)
+    return spend_export_response(api_key=api_key, start=month.start_time, end=month.end_time, month_label=month.slug)
+
+
+@login_required
+@require_POST
+def key_budget(request: HttpRequest, key_slug: str) -> HttpResponse:
+    api_key = _visible_key(request, key_slug)
+    if _role(request, api_key.team) != Membership.Role.ADMIN:
+        raise PermissionDenied("Only team admins can change a key's budget.")
+    form = BudgetForm(request.POST)
+    if form.is_valid():
+        api_key.monthly_budget = form.cleaned_data["monthly_budget"]
+        api_key.save(update_fields=["monthly_budget"])
+        messages.success(request, f"Budget of {api_key.name} saved.")
+    else:
+        errors = "; ".join(error for field_errors in form.errors.values() for error in field_errors)
+        messages.error(request, f"The budget was not changed: {errors}")
+    return redirect(reverse("spend:key", args=[api_key.slug]))
+
+
+@login_required
+@require_GET
+def generation_detail(request: HttpRequest, key_slug: str, generation_id: int) -> HttpResponse:
+    api_key = _visible_key(request, key_slug)
+    generation = get_object_or_404(Generation.objects.select_related("gateway"), pk=generation_id, api_key=api_key)
+    try:
+        gateway_record = generation.gateway_record
+    except GatewayRecord.DoesNotExist:
+        gateway_record = None
+    context = {
+        "api_key": api_key,
+        "generation": generation,
+        "gateway_record": gateway_record,
+        "comparison": _comparison(generation, gateway_record),
+        "discrepancies": sorted(
+            Discrepancy.objects.filter(generation=generation).select_related("status_changed_by"),
+            key=lambda discrepancy: (SEVERITY_ORDER.get(discrepancy.severity, len(SEVERITY_ORDER)), discrepancy.kind),
+        ),
+        "month": Month(generation.created_at.astimezone(UTC).date().replace(day=1)),
+    }
+    return render(request, "billing/spend/generation.html", context)
+
+
+def _comparison(generation: Generation, record: GatewayRecord | None) -> list[tuple[str, str, object, object]]:
+    """Rows of (label, kind of value, what we recorded, what the gateway said); None is unknown."""
+
+    def theirs(field: str) -> object:
+        return getattr(record, field) if record else None
+
+    rows = [
+        ("Model", "text", generation.model, theirs("served_model")),
+        ("Provider", "text", None, theirs("provider")),
+        ("Prompt tokens", "count", generation.tokens_prompt, theirs("tokens_prompt")),
+        ("Completion tokens", "count", generation.tokens_completion, theirs("tokens_completion")),
+        ("Cached tokens", "count", generation.tokens_cached, theirs("tokens_cached")),
+        ("Cache write tokens", "count", None, theirs("tokens_cache_write")),
+        ("Reasoning tokens", "count", generation.tokens_reasoning, theirs("tokens_reasoning")),
+        ("Cost (recorded / charged)", "money", generation.cost, generation.charged_cost),
+        ("Gateway total cost", "money", None, theirs("total_cost")),
+        ("Upstream inference cost", "money", None, theirs("upstream_inference_cost")),
+        ("Cache discount", "money", None, theirs("cache_discount")),
+        ("Credits used", "money", None, theirs("credits_used")),
+        ("BYOK", "flag", generation.is_byok, theirs("is_byok")),
+        ("Cancelled", "flag", generation.cancelled, theirs("cancelled")),
+        ("Streamed", "flag", generation.streamed, theirs("streamed")),
+    ]
+    # Gateway-only fields the gateway did not send say nothing: leave them out.
+    return [row for row in rows if row[2] is not None or row[3] is not None]
