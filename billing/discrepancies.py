@@ -4,6 +4,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.models import Discrepancy, DiscrepancyEvent, DiscrepancyStatus
+from generations.models import Generation, GenerationState
+from generations.rollups import SpendFacts, rollup_generations_changed
 
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     DiscrepancyStatus.OPEN: {DiscrepancyStatus.ACKNOWLEDGED, DiscrepancyStatus.RESOLVED, DiscrepancyStatus.WRITTEN_OFF},
@@ -40,4 +42,33 @@ def discrepancy_change_status(*, discrepancy: Discrepancy, to_status: str, by, r
         locked.status_reason = reason
         locked.updated_at = now
         locked.save(update_fields=["status", "status_changed_at", "status_changed_by", "status_reason", "updated_at"])
+    return locked
+
+
+def discrepancy_request_recheck(*, discrepancy: Discrepancy, by, reason: str) -> Discrepancy:
+    """Queue a new lookup of the discrepancy's generation: back to pending, due now, so the next
+    sweep fetches it again and the rules re-run. Recorded in the history like a status change."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DiscrepancyTransitionError("A reason is required to re-check a discrepancy.")
+    with transaction.atomic():
+        locked = Discrepancy.objects.select_for_update().get(pk=discrepancy.pk)
+        generation = Generation.objects.select_for_update().get(pk=locked.generation_id)
+        before = SpendFacts.of(generation)
+        now = timezone.now()
+        generation.state = GenerationState.PENDING
+        generation.next_attempt_at = now
+        generation.attempts = 0
+        generation.save(update_fields=["state", "next_attempt_at", "attempts"])
+        rollup_generations_changed([(before, SpendFacts.of(generation))])
+        DiscrepancyEvent.objects.create(
+            discrepancy=locked,
+            at=now,
+            by=by,
+            from_status=locked.status,
+            to_status=locked.status,
+            note=f"Re-check requested: {reason}",
+        )
+        locked.updated_at = now
+        locked.save(update_fields=["updated_at"])
     return locked

@@ -1,0 +1,140 @@
+"""Admin for teams, members, gateways, keys and access tokens. Secrets are never shown:
+key and gateway secrets are write-only fields, access tokens show only their prefix."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.models import AccessToken, ApiKey, Gateway, Membership, Team
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    raw_id_fields = ("user",)
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "invoice_markup", "created_at")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "team", "role", "created_at")
+    list_filter = ("role", "team")
+    search_fields = ("user__username", "team__name")
+    raw_id_fields = ("user",)
+    list_select_related = ("user", "team")
+
+
+class GatewayForm(forms.ModelForm):
+    lookup_secret = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Write-only: leave empty to keep the current one.",
+    )
+
+    class Meta:
+        model = Gateway
+        exclude = ("lookup_secret_encrypted",)
+
+    def save(self, commit: bool = True) -> Gateway:
+        if self.cleaned_data.get("lookup_secret"):
+            self.instance.set_lookup_secret(self.cleaned_data["lookup_secret"])
+        return super().save(commit=commit)
+
+
+@admin.register(Gateway)
+class GatewayAdmin(admin.ModelAdmin):
+    form = GatewayForm
+    list_display = ("slug", "name", "kind", "base_url", "concurrency", "retention_days", "paused_at", "pause_reason")
+    list_filter = ("kind",)
+    search_fields = ("slug", "name")
+    actions = ["pause", "unpause"]
+
+    @admin.action(description="Pause lookups on the selected gateways", permissions=["change"])
+    def pause(self, request, queryset: QuerySet[Gateway]) -> None:
+        count = queryset.filter(paused_at__isnull=True).update(
+            paused_at=timezone.now(), pause_reason=f"Paused by {request.user} in the admin."
+        )
+        self.message_user(request, f"{count} gateway(s) paused.", messages.SUCCESS)
+
+    @admin.action(description="Resume lookups on the selected gateways", permissions=["change"])
+    def unpause(self, request, queryset: QuerySet[Gateway]) -> None:
+        count = queryset.filter(paused_at__isnull=False).update(paused_at=None, pause_reason="")
+        self.message_user(request, f"{count} gateway(s) resumed.", messages.SUCCESS)
+
+
+class ApiKeyAddForm(forms.ModelForm):
+    secret = forms.CharField(
+        widget=forms.PasswordInput(render_value=False), help_text="Stored encrypted; never shown again."
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ("team", "gateway", "name", "slug", "secret", "is_byok", "monthly_budget")
+
+    def clean(self):
+        cleaned = super().clean()
+        secret = (cleaned.get("secret") or "").strip()
+        if secret:
+            self.instance.set_secret(secret)
+        return cleaned
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "team", "gateway", "masked", "is_byok", "monthly_budget", "revoked_at", "paused_at")
+    list_filter = ("gateway", "is_byok", "team")
+    search_fields = ("name", "slug")
+    list_select_related = ("team", "gateway")
+    readonly_fields = ("masked", "created_at")
+    fields = ("team", "gateway", "name", "slug", "masked", "is_byok", "monthly_budget", "revoked_at", "paused_at", "pause_reason", "created_at")
+    actions = ["unpause"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiKeyAddForm
+            kwargs["fields"] = ApiKeyAddForm.Meta.fields
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return ApiKeyAddForm.Meta.fields if obj is None else self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.readonly_fields
+
+    @admin.display(description="Key")
+    def masked(self, api_key: ApiKey) -> str:
+        return f"…{api_key.last_four}"
+
+    @admin.action(description="Resume lookups with the selected keys", permissions=["change"])
+    def unpause(self, request, queryset: QuerySet[ApiKey]) -> None:
+        count = queryset.filter(paused_at__isnull=False).update(paused_at=None, pause_reason="")
+        self.message_user(request, f"{count} key(s) resumed.", messages.SUCCESS)
+
+
+@admin.register(AccessToken)
+class AccessTokenAdmin(admin.ModelAdmin):
+    """Tokens are issued with `create_access_token` (shown once); here they are listed and revoked."""
+
+    list_display = ("prefix", "name", "team", "scopes", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("team",)
+    search_fields = ("prefix", "name")
+    list_select_related = ("team",)
+    fields = ("team", "name", "prefix", "scopes", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("team", "prefix", "scopes", "created_at", "last_used_at")
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected tokens", permissions=["change"])
+    def revoke(self, request, queryset: QuerySet[AccessToken]) -> None:
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"{count} token(s) revoked.", messages.SUCCESS)

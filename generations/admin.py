@@ -1,0 +1,153 @@
+"""Read-only admin for generations and gateway records, built for tables of tens of millions of
+rows: no full counts, a paginator that counts at most a bounded number of rows, exact-id search
+through the (gateway, external_id) index, filters only on indexed columns."""
+
+import json
+from decimal import Decimal
+from functools import cached_property
+
+from django.contrib import admin
+from django.core.paginator import Paginator
+from django.utils.html import format_html
+
+from accounts.models import Gateway
+from generations.models import GatewayRecord, Generation
+
+COUNT_LIMIT = 10_000
+
+
+class BoundedCountPaginator(Paginator):
+    """Counts at most COUNT_LIMIT + 1 rows (a LIMIT subquery), so paging a huge table never
+    scans it all; past the limit the admin shows the first pages only."""
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list[: COUNT_LIMIT + 1].count()
+
+
+class HugeTableAdmin(admin.ModelAdmin):
+    """Defaults for admin pages over very large tables: read-only, cheap counts and paging."""
+
+    paginator = BoundedCountPaginator
+    show_full_result_count = False
+    list_per_page = 50
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+def json_pretty(raw: str) -> str:
+    """The raw body indented for reading, numbers exactly as the gateway wrote them."""
+    try:
+        parsed = json.loads(raw, parse_float=Decimal)
+    except ValueError:
+        return raw
+    return _dump(parsed, 0)
+
+
+def _dump(value, depth: int) -> str:
+    pad, inner = "  " * depth, "  " * (depth + 1)
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = [f"{inner}{json.dumps(key)}: {_dump(item, depth + 1)}" for key, item in value.items()]
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        return "[\n" + ",\n".join(f"{inner}{_dump(item, depth + 1)}" for item in value) + f"\n{pad}]"
+    if isinstance(value, Decimal):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def raw_json_html(record: GatewayRecord) -> str:
+    return format_html('<pre class="tally-json">{}</pre>', json_pretty(record.raw))
+
+
+def exact_id_search(queryset, search_term: str):
+    """Generations with exactly this gateway id, on any gateway: `gateway_id IN (...) AND
+    external_id = ...` walks the unique (gateway, external_id) index once per gateway."""
+    term = search_term.strip()
+    if not term:
+        return queryset
+    gateway_ids = list(Gateway.objects.values_list("pk", flat=True))
+    return queryset.filter(gateway_id__in=gateway_ids, external_id=term)
+
+
+class GatewayRecordInline(admin.StackedInline):
+    model = GatewayRecord
+    can_delete = False
+    extra = 0
+    max_num = 0
+    fields = (
+        ("served_model", "provider", "fetched_at"),
+        ("total_cost", "usage", "upstream_inference_cost", "cache_discount", "credits_used"),
+        ("tokens_prompt", "tokens_completion", "tokens_cached", "tokens_cache_write", "tokens_reasoning"),
+        ("is_byok", "cancelled", "streamed", "finish_reason", "latency_ms"),
+        "key_hash",
+        "raw_pretty",
+    )
+    readonly_fields = [name for group in fields for name in (group if isinstance(group, tuple) else (group,))]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Raw JSON as received")
+    def raw_pretty(self, record: GatewayRecord) -> str:
+        return raw_json_html(record)
+
+
+@admin.register(Generation)
+class GenerationAdmin(HugeTableAdmin):
+    list_display = (
+        "external_id",
+        "gateway",
+        "team",
+        "api_key",
+        "model",
+        "created_at",
+        "tokens_prompt",
+        "tokens_completion",
+        "cost",
+        "charged_cost",
+        "state",
+    )
+    list_filter = ("state", "gateway")
+    list_select_related = ("gateway", "team", "api_key")
+    search_fields = ("=external_id",)
+    search_help_text = "Exact generation id, as the gateway gave it."
+    ordering = ("-pk",)
+    inlines = [GatewayRecordInline]
+    readonly_fields = [field.name for field in Generation._meta.fields]
+
+    def get_search_results(self, request, queryset, search_term):
+        return exact_id_search(queryset, search_term), False
+
+
+@admin.register(GatewayRecord)
+class GatewayRecordAdmin(HugeTableAdmin):
+    list_display = ("generation", "served_model", "provider", "total_cost", "credits_used", "fetched_at")
+    list_select_related = ("generation",)
+    search_fields = ("=generation__external_id",)
+    ordering = ("-pk",)
+    raw_id_fields = ("generation",)
+    readonly_fields = [field.name for field in GatewayRecord._meta.fields if field.name != "raw"] + ["raw_pretty"]
+    exclude = ("raw",)
+
+    @admin.display(description="Raw JSON as received")
+    def raw_pretty(self, record: GatewayRecord) -> str:
+        return raw_json_html(record)
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        generations = exact_id_search(Generation.objects.all(), term).values("pk")
+        return queryset.filter(generation__in=generations), False
