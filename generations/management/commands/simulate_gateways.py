@@ -11,6 +11,8 @@ from generations.simulator.state import SimulatorConfig
 
 class Command(BaseCommand):
     help = "Serve simulated OpenRouter, FastRouter and KushRouter generation lookups on one local port."
+    # The simulator uses neither the database nor the admin; it must start even if they are broken.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
