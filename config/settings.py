@@ -205,6 +205,12 @@ CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Reconciliation: how long a claim holds its generations (then a dead worker's are due again),
+# generations per batch, and the retry backoff (exponential with full jitter), in seconds.
+TALLY_RECONCILE_LEASE_SECONDS = envint("TALLY_RECONCILE_LEASE_SECONDS", 600)
+TALLY_RECONCILE_BATCH_SIZE = envint("TALLY_RECONCILE_BATCH_SIZE", 200)
+TALLY_RECONCILE_BACKOFF_BASE_SECONDS = float(os.environ.get("TALLY_RECONCILE_BACKOFF_BASE_SECONDS") or 30)
+TALLY_RECONCILE_BACKOFF_CAP_SECONDS = float(os.environ.get("TALLY_RECONCILE_BACKOFF_CAP_SECONDS") or 3600)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -225,6 +231,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "DiscrepancyStatusEnum": "billing.models.DiscrepancyStatus",
+        "InvoiceStatusEnum": "billing.models.InvoiceStatus",
+    },
 }
 # Ingest accepts up to 10,000 records a request; this bounds the body Django will read.
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 16 * 1024 * 1024)
