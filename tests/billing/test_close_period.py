@@ -1,0 +1,62 @@
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from billing.models import Invoice, InvoiceStatus
+from billing.tasks.invoicing import draft_previous_month_invoices, redraft_open_invoices
+from generations.models import GenerationState
+from tests.billing.invoice_helpers import PERIOD, make_generation, make_key, make_team, reconcile
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_drafts_every_teams_invoice_for_the_month():
+    acme, globex = make_team("acme"), make_team("globex")
+    make_generation(make_key(acme), cost="1.50")
+    make_generation(make_key(globex), cost="2.25", charged="2.25", state=GenerationState.VERIFIED)
+    out = StringIO()
+
+    call_command("close_period", "2026-03", stdout=out)
+
+    invoices = {invoice.team.slug: invoice for invoice in Invoice.objects.filter(period=PERIOD)}
+    assert {slug: invoice.total for slug, invoice in invoices.items()} == {
+        "acme": Decimal("1.50"),
+        "globex": Decimal("2.25"),
+    }
+    assert all(invoice.status == InvoiceStatus.DRAFT for invoice in invoices.values())
+    assert "2 invoice(s) for 2026-03" in out.getvalue()
+
+
+def test_running_it_again_redrafts_instead_of_duplicating():
+    team = make_team()
+    generation = make_generation(make_key(team), cost="1.50")
+    call_command("close_period", "2026-03", stdout=StringIO())
+    reconcile(generation, state=GenerationState.VERIFIED, charged="1.40")
+
+    call_command("close_period", "2026-03", stdout=StringIO())
+
+    invoice = Invoice.objects.get(team=team, period=PERIOD)
+    assert (invoice.total, invoice.verified_amount) == (Decimal("1.40"), Decimal("1.40"))
+
+
+def test_a_malformed_period_is_refused_with_the_expected_format():
+    with pytest.raises(CommandError, match="YYYY-MM"):
+        call_command("close_period", "March", stdout=StringIO())
+    assert not Invoice.objects.exists()
+
+
+def test_the_monthly_task_drafts_the_month_just_ended_and_the_redraft_task_rebuilds_drafts():
+    team = make_team()
+    now = datetime.now(UTC)
+    last_month = date(now.year - 1, 12, 1) if now.month == 1 else date(now.year, now.month - 1, 1)
+    generation = make_generation(make_key(team), cost="3.00", at=datetime(last_month.year, last_month.month, 2, tzinfo=UTC))
+
+    assert draft_previous_month_invoices() == 1
+    reconcile(generation, state=GenerationState.VERIFIED, charged="3.30")
+    assert redraft_open_invoices() == 1
+
+    invoice = Invoice.objects.get(team=team)
+    assert (invoice.period, invoice.total) == (last_month, Decimal("3.30"))
