@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
 from accounts.models import ApiKey
@@ -64,14 +65,18 @@ def spend_export_lines(*, api_key: ApiKey, start: datetime, end: datetime) -> It
     """The CSV, one line at a time, header first, generations in creation order."""
     writer = csv.writer(_Echo())
     yield writer.writerow(HEADER)
-    rows = (
+    for row in spend_export_rows(api_key=api_key, start=start, end=end).iterator(chunk_size=CHUNK_SIZE):
+        yield writer.writerow(_cells(row))
+
+
+def spend_export_rows(*, api_key: ApiKey, start: datetime, end: datetime) -> QuerySet:
+    """The exported columns of the key's generations in [start, end), served by the
+    (api_key, created_at) index in creation order."""
+    return (
         Generation.objects.filter(api_key=api_key, created_at__gte=start, created_at__lt=end)
         .order_by("created_at", "id")
         .values_list(*COLUMNS)
-        .iterator(chunk_size=CHUNK_SIZE)
     )
-    for row in rows:
-        yield writer.writerow(_cells(row))
 
 
 def _cells(row: tuple) -> list[str]:
