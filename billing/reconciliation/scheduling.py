@@ -9,6 +9,9 @@ that never appears is declared missing soon after it.
 import random
 from datetime import datetime, timedelta
 
+from django.conf import settings
+
+# Defaults; settings.TALLY_RECONCILE_BACKOFF_BASE_SECONDS / _CAP_SECONDS override them.
 BACKOFF_BASE_SECONDS = 30.0
 BACKOFF_CAP_SECONDS = 3600.0
 # Never sooner than this, so a burst of failures cannot spin.
@@ -21,7 +24,9 @@ AFTER_GRACE_SECONDS = 1.0
 
 def backoff_seconds(*, attempts: int, floor: float | None = None, rng: random.Random | None = None) -> float:
     """Seconds to wait after the `attempts`-th failed lookup (1 for the first failure)."""
-    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0))
+    base = getattr(settings, "TALLY_RECONCILE_BACKOFF_BASE_SECONDS", BACKOFF_BASE_SECONDS)
+    cap = getattr(settings, "TALLY_RECONCILE_BACKOFF_CAP_SECONDS", BACKOFF_CAP_SECONDS)
+    ceiling = min(cap, base * 2 ** min(max(attempts - 1, 0), 32))
     wait = (rng or random).uniform(0, ceiling)
     return max(wait, floor or 0.0, BACKOFF_MINIMUM_SECONDS)
 

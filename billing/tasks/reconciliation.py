@@ -1,1 +1,31 @@
-"""Celery tasks for reconciliation (sweep, batches, retention checks)."""
+"""Celery tasks for reconciliation (sweep, batches, retention checks). Thin: ids in, one service call."""
+
+from celery import shared_task
+from django.db import transaction
+from django.utils.dateparse import parse_datetime
+
+from billing.reconciliation.services import generations_flag_retention_risk, generations_reconcile
+from generations.fetching import Claim, generations_claim_due
+
+
+@shared_task
+def sweep_due_generations() -> int:
+    """Claim due pending generations and queue them in batches per gateway. Returns how many."""
+    claims = generations_claim_due()
+    for claim in claims:
+        arguments = (claim.gateway_id, claim.generation_ids, claim.leased_until.isoformat())
+        transaction.on_commit(lambda arguments=arguments: reconcile_batch.delay(*arguments))
+    return sum(len(claim.generation_ids) for claim in claims)
+
+
+@shared_task(acks_late=True)
+def reconcile_batch(gateway_id: int, generation_ids: list[int], leased_until: str) -> dict[str, int]:
+    """Look up one claimed batch and apply the outcomes; safe to run twice."""
+    claim = Claim(gateway_id=gateway_id, generation_ids=generation_ids, leased_until=parse_datetime(leased_until))
+    return dict(generations_reconcile(claim=claim))
+
+
+@shared_task
+def flag_retention_risk() -> int:
+    """Daily: flag pending generations close to their gateway's retention limit."""
+    return sum(risk.at_risk for risk in generations_flag_retention_risk())

@@ -1,0 +1,129 @@
+"""Claiming due generations for lookup, and building their lookup requests.
+
+A claim moves each due generation's `next_attempt_at` forward to a lease time, which is also the
+claim's token: a batch only works on generations still carrying its lease, so a batch delivered
+twice, or one whose lease ran out and was claimed again, does nothing to rows it no longer owns.
+On PostgreSQL the candidates are locked with `SELECT ... FOR UPDATE SKIP LOCKED`, so concurrent
+sweeps take different rows without waiting; SQLite has no SKIP LOCKED, and there the conditional
+`update()` (still due, still pending) decides which rows a claim got.
+"""
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Gateway
+from generations.gateways.base import LookupOutcome, LookupRequest
+from generations.gateways.client import GatewayConnection, lookup_batch
+from generations.limits import limiter_for
+from generations.models import Generation, GenerationState
+
+
+def lease_seconds() -> int:
+    """How long a claim holds its generations; after it, they are due again (a worker died)."""
+    return getattr(settings, "TALLY_RECONCILE_LEASE_SECONDS", 600)
+
+
+def batch_size() -> int:
+    return getattr(settings, "TALLY_RECONCILE_BATCH_SIZE", 200)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Generations of one gateway, leased to one batch until `leased_until`."""
+
+    gateway_id: int
+    generation_ids: list[int]
+    leased_until: datetime
+
+
+def generations_claim_due(
+    *,
+    now: datetime | None = None,
+    gateway_ids: Iterable[int] | None = None,
+    limit_per_gateway: int = 5000,
+    size: int | None = None,
+) -> list[Claim]:
+    """Claim up to `limit_per_gateway` due pending generations of every gateway that is not
+    paused (skipping keys that are paused), in batches of `size`, oldest due first."""
+    now = now or timezone.now()
+    gateways = Gateway.objects.filter(paused_at__isnull=True).order_by("pk")
+    if gateway_ids is not None:
+        gateways = gateways.filter(pk__in=list(gateway_ids))
+    claims: list[Claim] = []
+    for gateway_id in gateways.values_list("pk", flat=True):
+        claims.extend(_claim_gateway(gateway_id=gateway_id, now=now, limit=limit_per_gateway, size=size or batch_size()))
+    return claims
+
+
+def _claim_gateway(*, gateway_id: int, now: datetime, limit: int, size: int) -> list[Claim]:
+    leased_until = now + timedelta(seconds=lease_seconds())
+    with transaction.atomic():
+        candidates = list(
+            Generation.objects.due(now)
+            .filter(gateway_id=gateway_id, api_key__paused_at__isnull=True)
+            .order_by("next_attempt_at", "pk")
+            .select_for_update(skip_locked=True, of=("self",))
+            .values_list("pk", flat=True)[:limit]
+        )
+        if not candidates:
+            return []
+        Generation.objects.filter(
+            pk__in=candidates, state=GenerationState.PENDING, next_attempt_at__lte=now
+        ).update(next_attempt_at=leased_until)
+        claimed = sorted(
+            Generation.objects.filter(pk__in=candidates, next_attempt_at=leased_until).values_list("pk", flat=True)
+        )
+    return [
+        Claim(gateway_id=gateway_id, generation_ids=claimed[start : start + size], leased_until=leased_until)
+        for start in range(0, len(claimed), size)
+    ]
+
+
+def generations_of_claim(*, claim: Claim) -> list[Generation]:
+    """The claim's generations that are still pending and still carry its lease."""
+    return list(
+        Generation.objects.filter(
+            pk__in=claim.generation_ids,
+            gateway_id=claim.gateway_id,
+            state=GenerationState.PENDING,
+            next_attempt_at=claim.leased_until,
+        )
+        .select_related("api_key", "gateway")
+        .order_by("pk")
+    )
+
+
+def lookup_requests_for(*, gateway: Gateway, generations: list[Generation]) -> list[LookupRequest]:
+    """One request per generation, authenticated with the gateway's lookup secret if it has one,
+    otherwise with the key that made the generation (KushRouter lets only that key read it)."""
+    shared_secret = gateway.lookup_secret()
+    secrets: dict[int, str] = {}
+    requests = []
+    for generation in generations:
+        secret = shared_secret
+        if not secret:
+            if generation.api_key_id not in secrets:
+                secrets[generation.api_key_id] = generation.api_key.secret()
+            secret = secrets[generation.api_key_id]
+        requests.append(LookupRequest(generation_id=generation.external_id, secret=secret))
+    return requests
+
+
+def lookups_run(*, gateway: Gateway, requests: list[LookupRequest]) -> list[LookupOutcome]:
+    """Look the requests up concurrently, within the gateway's limits shared by all workers."""
+    connection = GatewayConnection.of(gateway)
+    limiter = limiter_for(gateway, timeout_seconds=connection.timeout_seconds)
+
+    async def run() -> list[LookupOutcome]:
+        try:
+            return await lookup_batch(connection, requests, limiter=limiter)
+        finally:
+            await limiter.aclose()
+
+    return asyncio.run(run())

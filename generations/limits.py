@@ -1,0 +1,204 @@
+"""A gateway's concurrency and rate limit, held across all workers together.
+
+`limiter_for(gateway)` returns the factory `lookup_batch` calls around each HTTP request
+(`async with limiter():`). With Redis configured (REDIS_URL, or a Redis broker), the slots and
+the rate live in Redis, so ten workers on one gateway with concurrency 16 make at most 16
+requests at once between them, not 160:
+
+- concurrency: a sorted set of leases (member: a random token, score: when the lease expires).
+  A request takes a slot if fewer than `concurrency` unexpired leases exist, and gives it back
+  when done. A killed worker never gives its slots back; they expire after the request timeout.
+- rate: a sliding log of request start times over the last second; a request starts only if
+  fewer than `rate_limit_per_second` started in that second.
+
+Both checks and the taking of the slot are one Lua script, so they are atomic, and use Redis's
+clock, so workers' clocks need not agree. Without Redis, an in-process limiter holds the same
+limits within one process (enough for the embedded demo's single worker).
+"""
+
+import asyncio
+import random
+import threading
+import time
+import uuid
+from collections import deque
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from django.conf import settings
+
+# Seconds a slot outlives the request timeout before it is presumed lost (worker killed).
+LEASE_MARGIN_SECONDS = 5.0
+RATE_WINDOW_MS = 1000
+# How long to wait before asking again when every slot is taken.
+SLOT_POLL_SECONDS = 0.02
+
+ACQUIRE_SCRIPT = """
+local slots, starts = KEYS[1], KEYS[2]
+local token, concurrency, lease_ms, rate, window_ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', slots, '-inf', now)
+if concurrency > 0 and redis.call('ZCARD', slots) >= concurrency then
+  return -1
+end
+if rate > 0 then
+  redis.call('ZREMRANGEBYSCORE', starts, '-inf', now - window_ms)
+  if redis.call('ZCARD', starts) >= rate then
+    local oldest = redis.call('ZRANGE', starts, 0, 0, 'WITHSCORES')
+    return math.max(1, tonumber(oldest[2]) + window_ms - now)
+  end
+  redis.call('ZADD', starts, now, token)
+  redis.call('PEXPIRE', starts, window_ms * 2)
+end
+redis.call('ZADD', slots, now + lease_ms, token)
+redis.call('PEXPIRE', slots, lease_ms * 2)
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a gateway allows: requests in flight at once, and request starts per second (0: no limit)."""
+
+    concurrency: int
+    rate_per_second: int
+    lease_seconds: float
+
+    @classmethod
+    def of(cls, gateway, *, timeout_seconds: float = 30.0) -> "Limits":
+        return cls(
+            concurrency=max(int(gateway.concurrency or 1), 1),
+            rate_per_second=int(gateway.rate_limit_per_second or 0),
+            lease_seconds=timeout_seconds + LEASE_MARGIN_SECONDS,
+        )
+
+
+def redis_url() -> str:
+    """The Redis that holds the limits: REDIS_URL, else the broker's if it is Redis, else none."""
+    if settings.REDIS_URL:
+        return settings.REDIS_URL
+    broker = settings.CELERY_BROKER_URL or ""
+    return broker if broker.startswith(("redis://", "rediss://")) else ""
+
+
+class RedisLimiter:
+    """Limits shared by every process that uses the same Redis and gateway key."""
+
+    def __init__(self, *, url: str, name: str, limits: Limits) -> None:
+        self.url = url
+        self.limits = limits
+        self.slots_key = f"tally:limits:{name}:slots"
+        self.starts_key = f"tally:limits:{name}:starts"
+        self._client = None
+        self._script = None
+
+    def _connected(self):
+        # Created lazily, inside the event loop that will use it (redis.asyncio is loop-bound).
+        if self._client is None:
+            import redis.asyncio
+
+            self._client = redis.asyncio.Redis.from_url(self.url)
+            self._script = self._client.register_script(ACQUIRE_SCRIPT)
+        return self._script
+
+    async def acquire(self) -> str:
+        script = self._connected()
+        token = uuid.uuid4().hex
+        arguments = [
+            token,
+            self.limits.concurrency,
+            int(self.limits.lease_seconds * 1000),
+            self.limits.rate_per_second,
+            RATE_WINDOW_MS,
+        ]
+        while True:
+            wait_ms = int(await script(keys=[self.slots_key, self.starts_key], args=arguments))
+            if wait_ms == 0:
+                return token
+            seconds = SLOT_POLL_SECONDS if wait_ms < 0 else wait_ms / 1000
+            await asyncio.sleep(seconds * random.uniform(1.0, 1.5))
+
+    async def release(self, token: str) -> None:
+        await self._client.zrem(self.slots_key, token)
+
+    def __call__(self):
+        return self._held()
+
+    @asynccontextmanager
+    async def _held(self):
+        token = await self.acquire()
+        try:
+            yield
+        finally:
+            await self.release(token)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+class LocalLimiter:
+    """The same limits within one process, for when there is no Redis."""
+
+    def __init__(self, *, limits: Limits) -> None:
+        self.limits = limits
+        self._slots = threading.BoundedSemaphore(limits.concurrency)
+        self._starts: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def _wait_for_rate(self) -> float:
+        """0 and a start recorded if a request may start now; otherwise seconds to wait."""
+        if not self.limits.rate_per_second:
+            return 0.0
+        with self._lock:
+            now = time.monotonic()
+            while self._starts and self._starts[0] <= now - RATE_WINDOW_MS / 1000:
+                self._starts.popleft()
+            if len(self._starts) >= self.limits.rate_per_second:
+                return max(self._starts[0] + RATE_WINDOW_MS / 1000 - now, 0.001)
+            self._starts.append(now)
+            return 0.0
+
+    async def acquire(self) -> None:
+        # Threads of one worker each run their own event loop: a threading semaphore spans them.
+        while not self._slots.acquire(blocking=False):
+            await asyncio.sleep(SLOT_POLL_SECONDS)
+        try:
+            while wait := self._wait_for_rate():
+                await asyncio.sleep(wait)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def __call__(self):
+        return self._held()
+
+    @asynccontextmanager
+    async def _held(self):
+        await self.acquire()
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+    async def aclose(self) -> None:
+        return None
+
+
+_local_limiters: dict[tuple[str, Limits], LocalLimiter] = {}
+_local_limiters_lock = threading.Lock()
+
+
+def limiter_for(gateway, *, timeout_seconds: float = 30.0) -> RedisLimiter | LocalLimiter:
+    """The limiter of a gateway: call it for an async context manager around one request;
+    `await limiter.aclose()` in the same event loop when the batch is done."""
+    limits = Limits.of(gateway, timeout_seconds=timeout_seconds)
+    name = f"gateway:{gateway.pk}"
+    url = redis_url()
+    if url:
+        return RedisLimiter(url=url, name=name, limits=limits)
+    with _local_limiters_lock:
+        # One per process and gateway, so that concurrent batches in one worker share it.
+        return _local_limiters.setdefault((name, limits), LocalLimiter(limits=limits))
