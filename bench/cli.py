@@ -26,6 +26,12 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--results", type=Path, default=None, help="Where to write results.json (default: var/bench/).")
     parser.add_argument("--only", action="append", choices=SCENARIO_NAMES, help="Run only this scenario (repeatable).")
     parser.add_argument("--regenerate", action="store_true", help="Generate the month's data set even if present.")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="Run the web server, worker and simulator under py-spy; collapsed stacks go to var/bench/profiles/ "
+        "(CPU figures then include the profiler's own).",
+    )
     parser.add_argument("--strict", action="store_true", help="Exit non-zero when a target is missed, too.")
     return parser.parse_args(argv)
 
@@ -57,7 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     setup_seconds = time.perf_counter() - setup_started
     print(f"Setup took {setup_seconds:.1f} s (generating data: {generation_seconds:.1f} s)")
 
-    context = ScenarioContext(environment=environment, scale=scale, world=world, log_dir=environment.var_dir / "logs")
+    context = ScenarioContext(
+        environment=environment,
+        scale=scale,
+        world=world,
+        log_dir=environment.var_dir / "logs",
+        profile_dir=environment.var_dir / "profiles" if arguments.profile else None,
+    )
     results = []
     for name in arguments.only or SCENARIO_NAMES:
         print(f"\n== {name}")

@@ -83,8 +83,8 @@ def environment_prepare(*, database_name: str, redis_url: str) -> BenchEnvironme
     Raises ServiceUnavailable with a message saying what to start when a service is missing.
     """
     database_url = database_url_for(database_name)
-    _check_redis(redis_url)
     _create_database(database_url)
+    _check_redis(redis_url)
     var_dir = Path(os.environ.get("TALLY_VAR_DIR", PROJECT_DIR / "var")) / "bench"
     var_dir.mkdir(parents=True, exist_ok=True)
     environment = BenchEnvironment(

@@ -5,6 +5,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -24,9 +25,18 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running(command: list[str], *, environment: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen]:
-    """Run a command in its own process group for the duration of the block, output to a log file."""
+def running(
+    command: list[str], *, environment: dict[str, str], log_path: Path, profile_path: Path | None = None
+) -> Iterator[subprocess.Popen]:
+    """Run a command in its own process group for the duration of the block, output to a log file.
+
+    With `profile_path`, the command runs under py-spy (all its processes, native frames off) and
+    the collapsed stacks are written there when the block ends.
+    """
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    if profile_path is not None:
+        profiler = [str(Path(sys.executable).parent / "py-spy"), "record", "--subprocesses", "--rate", "200"]
+        command = [*profiler, "--format", "raw", "--output", str(profile_path), "--", *command]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             command, cwd=PROJECT_DIR, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -34,14 +44,15 @@ def running(command: list[str], *, environment: dict[str, str], log_path: Path) 
         try:
             yield process
         finally:
-            _stop(process)
+            # py-spy writes its profile on SIGINT; the servers and workers shut down on either.
+            _stop(process, signal.SIGINT if profile_path is not None else signal.SIGTERM)
 
 
-def _stop(process: subprocess.Popen) -> None:
+def _stop(process: subprocess.Popen, stop_signal: signal.Signals) -> None:
     if process.poll() is not None:
         return
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
+        os.killpg(process.pid, stop_signal)
     try:
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:

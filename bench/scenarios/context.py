@@ -14,3 +14,10 @@ class ScenarioContext:
     scale: Scale
     world: World
     log_dir: Path
+    profile_dir: Path | None = None  # with --profile: py-spy profiles of the servers and workers
+
+    def profile_path(self, name: str) -> Path | None:
+        if self.profile_dir is None:
+            return None
+        self.profile_dir.mkdir(parents=True, exist_ok=True)
+        return self.profile_dir / f"{name}.txt"

@@ -1,5 +1,189 @@
-from bench.results import ScenarioResult
+"""Ingest: generations posted to POST /api/v1/generations/ over real HTTP, against COPY.
+
+The server is gunicorn (sync workers, DEBUG off) on a loopback port; a few client threads post
+pre-encoded requests, so the client costs little of the shared CPU. The limit is psycopg's COPY
+of the same rows into the same table with the same indexes. The ingest team's rows are deleted
+(and the table vacuumed) before each contender, so both start from the same table.
+"""
+
+import json
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import httpx
+import psycopg
+
+from accounts.models import AccessToken
+from bench.processes import free_port, log_tail, running, wait_until_serving
+from bench.results import Check, ScenarioResult
+from bench.scenarios.context import ScenarioContext
+from bench.simulated import list_cost
+from bench.world import KeyRef, model_prices
+
+TARGET_SHARE = 0.30
+INGEST_PATH = "/api/v1/generations/"
+FIRST_LOOKUP_DELAY = timedelta(seconds=5)
+COPY_COLUMNS = (
+    "gateway_id", "external_id", "api_key_id", "team_id", "model", "created_at", "tokens_prompt",
+    "tokens_completion", "tokens_cached", "tokens_reasoning", "cost", "is_byok", "cancelled", "streamed",
+    "next_attempt_at", "state", "attempts",
+)  # fmt: skip
 
 
-def run(context) -> ScenarioResult:
-    raise NotImplementedError("ingest")
+def ingest_records(context: ScenarioContext, count: int, *, prefix: str) -> list[dict]:
+    """Records as a team's service would post them: the last hour's calls over the team's keys."""
+    keys = context.world.ingest_keys
+    models = context.world.models
+    now = datetime.now(timezone.utc)
+    records = []
+    for number in range(count):
+        key = keys[number % len(keys)]
+        model_index = (number * 7) % len(models)
+        prompt, completion = 50 + (number * 7919) % 3000, 10 + (number * 104729) % 1200
+        cost = list_cost(prompt=prompt, completion=completion, prices=model_prices(model_index))
+        records.append(
+            {
+                "gateway": f"bench-{key.gateway_kind}",
+                "id": f"{prefix}-{number:07d}",
+                "api_key": key.slug,
+                "model": models[model_index],
+                "created_at": (now - timedelta(seconds=3600 * number / count)).isoformat(),
+                "tokens_prompt": prompt,
+                "tokens_completion": completion,
+                "tokens_cached": prompt // 2 if number % 5 == 0 else 0,
+                "tokens_reasoning": 0,
+                "cost": str(cost),
+                "is_byok": False,
+                "streamed": number % 2 == 0,
+            }
+        )
+    return records
+
+
+def run(context: ScenarioContext) -> ScenarioResult:
+    scale = context.scale
+    records = ingest_records(context, scale.ingest_records, prefix="ingest")
+    with psycopg.connect(context.environment.psycopg_conninfo(), autocommit=True) as connection:
+        _forget_ingested(connection, context)
+        copy_seconds = _copy(connection, context, records)
+        print(f"  COPY: {len(records):,} rows in {copy_seconds:.2f} s ({len(records) / copy_seconds:,.0f} rows/s)")
+        _forget_ingested(connection, context)
+        try:
+            api_seconds, server_cpu_seconds = _post_over_http(context, records)
+            stored = connection.execute(
+                "SELECT count(*) FROM generations_generation WHERE team_id = %s AND external_id LIKE 'ingest-%%'",
+                [context.world.ingest_team.id],
+            ).fetchone()[0]
+        finally:
+            _forget_ingested(connection, context)
+    if stored != len(records):
+        raise RuntimeError(f"the API stored {stored:,} generations of the {len(records):,} posted")
+    api_rate, copy_rate = len(records) / api_seconds, len(records) / copy_seconds
+    print(f"  API: {len(records):,} records in {api_seconds:.2f} s ({api_rate:,.0f} records/s)")
+    ratio = api_rate / copy_rate
+    return ScenarioResult(
+        name="ingest",
+        figures={
+            "records": len(records),
+            "api_records_per_second": round(api_rate, 1),
+            "copy_records_per_second": round(copy_rate, 1),
+            "api_seconds": round(api_seconds, 3),
+            "copy_seconds": round(copy_seconds, 3),
+            "server_cpu_ms_per_record": round(server_cpu_seconds * 1000 / len(records), 4),
+        },
+        checks=[
+            Check(
+                measure=f"API {api_rate:,.0f} records/s",
+                limit=f"COPY {copy_rate:,.0f} rows/s",
+                ratio=ratio,
+                target=f">= {TARGET_SHARE:.2f}",
+                met=ratio >= TARGET_SHARE,
+            )
+        ],
+        notes=[
+            f"{len(records):,} records in requests of {scale.ingest_request_size:,}, "
+            f"{scale.ingest_client_concurrency} client threads, gunicorn with {scale.web_workers} workers"
+        ],
+    )
+
+
+def _forget_ingested(connection: psycopg.Connection, context: ScenarioContext) -> None:
+    team_id = context.world.ingest_team.id
+    connection.execute("DELETE FROM generations_generation WHERE team_id = %s", [team_id])
+    connection.execute("DELETE FROM generations_dailyspend WHERE team_id = %s", [team_id])
+    connection.execute("VACUUM generations_generation")
+
+
+def _copy(connection: psycopg.Connection, context: ScenarioContext, records: list[dict]) -> float:
+    """COPY the records' rows, built beforehand: the timer sees only what the database does."""
+    keys: dict[str, KeyRef] = {key.slug: key for key in context.world.ingest_keys}
+    rows = []
+    for record in records:
+        key = keys[record["api_key"]]
+        created_at = datetime.fromisoformat(record["created_at"])
+        rows.append(
+            (
+                key.gateway_id, record["id"], key.id, key.team_id, record["model"], created_at,
+                record["tokens_prompt"], record["tokens_completion"], record["tokens_cached"],
+                record["tokens_reasoning"], Decimal(record["cost"]), record["is_byok"], False,
+                record["streamed"], created_at + FIRST_LOOKUP_DELAY, "pending", 0,
+            )
+        )  # fmt: skip
+    started = time.perf_counter()
+    with connection.transaction(), connection.cursor() as cursor:
+        with cursor.copy(f"COPY generations_generation ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    return time.perf_counter() - started
+
+
+def _post_over_http(context: ScenarioContext, records: list[dict]) -> tuple[float, float]:
+    """Post the records through gunicorn; returns (wall seconds, server CPU seconds)."""
+    from bench.processes import ProcessTreeSampler
+
+    scale = context.scale
+    AccessToken.objects.filter(team=context.world.ingest_team).delete()
+    _, token = AccessToken.issue(team=context.world.ingest_team, scopes=["ingest", "read"], name="benchmark")
+    size = scale.ingest_request_size
+    bodies = [json.dumps({"generations": records[start : start + size]}) for start in range(0, len(records), size)]
+    warm_up = [json.dumps({"generations": ingest_records(context, 10, prefix=f"warm-up-{worker}")}) for worker in range(scale.web_workers)]
+    port = free_port()
+    log_path = context.log_dir / "ingest-gunicorn.log"
+    command = [
+        sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+        "--workers", str(scale.web_workers), "--timeout", "300", "--log-level", "warning",
+    ]  # fmt: skip
+    base_url = f"http://127.0.0.1:{port}"
+    with running(
+        command,
+        environment=context.environment.child_environment(),
+        log_path=log_path,
+        profile_path=context.profile_path("ingest-gunicorn"),
+    ) as server:
+        wait_until_serving(base_url + "/accounts/login/", process=server, log_path=log_path)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        with httpx.Client(base_url=base_url, headers=headers, timeout=300) as client:
+
+            def post(body: str) -> int:
+                response = client.post(INGEST_PATH, content=body)
+                if response.status_code != 201:
+                    raise RuntimeError(
+                        f"POST {INGEST_PATH} answered {response.status_code}: {response.text[:500]}\n{log_tail(log_path)}"
+                    )
+                return response.json()["created"]
+
+            with ThreadPoolExecutor(max_workers=scale.web_workers) as pool:
+                list(pool.map(post, warm_up))
+            sampler = ProcessTreeSampler(server.pid)
+            cpu_before = sampler.cpu_seconds()
+            started = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=scale.ingest_client_concurrency) as pool:
+                created = sum(pool.map(post, bodies))
+            seconds = time.perf_counter() - started
+            cpu_seconds = sampler.cpu_seconds() - cpu_before
+    if created != len(records):
+        raise RuntimeError(f"the API reported {created:,} created of {len(records):,} posted")
+    return seconds, cpu_seconds

@@ -1,5 +1,286 @@
-from bench.results import ScenarioResult
+"""Reconciliation: pending generations of three gateways, a real Celery worker, the simulator.
+
+The simulator answers every lookup after a fixed latency; each gateway allows `concurrency`
+lookups at once and (here) has no rate limit. The limit is what a perfect client could do: per
+gateway min(concurrency / latency, rate limit) lookups a second, all three gateways at once, so
+it finishes when the gateway with the most work per unit of rate does:
+
+    limit time = max over gateways of (its generations / its rate); limit = generations / limit time
+
+The worker's CPU time (the main process and its pool, including exited children) is divided by
+the generations reconciled; its resident memory is sampled throughout and compared between the
+moment the first `memory_window` generations were done and the end (the last ones done).
+"""
+
+import sys
+import time
+from datetime import timedelta
+
+import httpx
+import psycopg
+import redis
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from bench.processes import ProcessTreeSampler, free_port, log_tail, running, wait_until_serving
+from bench.results import Check, ScenarioResult
+from bench.scenarios.context import ScenarioContext
+from bench.simulated import list_cost, record_spec, specs_jsonl
+from bench.world import model_prices
+from generations.models import Generation, GenerationState
+from generations.rollups import rollup_generations_added
+
+TARGET_SHARE = 0.80
+TARGET_CPU_MS = 1.0
+MEMORY_GROWTH_ALLOWED = 0.10  # "flat": at most 10% more resident memory at the end than early on
+SWEEP_TASK = "billing.tasks.reconciliation.sweep_due_generations"
+SWEEP_EVERY_SECONDS = 1.0
+POLL_SECONDS = 0.2
+LOAD_CHUNK = 5_000
+ID_PREFIX = "reconcile-"
 
 
-def run(context) -> ScenarioResult:
-    raise NotImplementedError("reconciliation")
+def run(context: ScenarioContext) -> ScenarioResult:
+    scale, world = context.scale, context.world
+    _forget_reconciled(context)
+    generations = _create_pending(context)
+    counts = {kind: sum(1 for g in generations if g.gateway_id == gateway.id) for kind, gateway in world.gateways.items()}
+    latency = scale.reconcile_latency_ms / 1000
+    rates = {kind: scale.reconcile_concurrency / latency for kind in counts}
+    limit_seconds = max(counts[kind] / rates[kind] for kind in counts)
+    limit_rate = len(generations) / limit_seconds
+
+    simulator_port = free_port()
+    simulator_url = f"http://127.0.0.1:{simulator_port}"
+    simulator_log = context.log_dir / "reconciliation-simulator.log"
+    worker_log = context.log_dir / "reconciliation-worker.log"
+    child_environment = context.environment.child_environment()
+    simulator_command = [
+        sys.executable, "manage.py", "simulate_gateways", "--port", str(simulator_port),
+        "--latency-ms", str(scale.reconcile_latency_ms),
+    ]  # fmt: skip
+    worker_command = [
+        sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork",
+        "--concurrency", str(scale.worker_processes), "--loglevel", "WARNING", "--hostname", f"bench-{simulator_port}@%h",
+        "--without-gossip", "--without-mingle",
+    ]  # fmt: skip
+    with running(
+        simulator_command,
+        environment=child_environment,
+        log_path=simulator_log,
+        profile_path=context.profile_path("reconciliation-simulator"),
+    ) as simulator:
+        wait_until_serving(simulator_url + "/_sim/stats", process=simulator, log_path=simulator_log)
+        _load_simulator(simulator_url, context, generations)
+        _point_gateways_at(simulator_url, context)
+        _purge_broker(context)
+        with running(
+            worker_command,
+            environment=child_environment,
+            log_path=worker_log,
+            profile_path=context.profile_path("reconciliation-worker"),
+        ) as worker:
+            _wait_for_worker(worker, worker_log)
+            worker_sampler = ProcessTreeSampler(worker.pid)
+            simulator_sampler = ProcessTreeSampler(simulator.pid)
+            progress = _reconcile(context, worker, worker_log, worker_sampler, simulator_sampler, len(generations), limit_seconds)
+        stats = httpx.get(simulator_url + "/_sim/stats", timeout=10).json()
+    states = _state_counts(context)
+    seconds, cpu_seconds, simulator_cpu_seconds, rss_early, rss_end, rss_peak = progress
+    rate = len(generations) / seconds
+    cpu_ms = cpu_seconds * 1000 / len(generations)
+    growth = rss_end / rss_early - 1
+    print(
+        f"  {len(generations):,} generations in {seconds:.2f} s ({rate:,.0f}/s; limit {limit_rate:,.0f}/s); "
+        f"worker CPU {cpu_ms:.3f} ms/generation; RSS {rss_early / 2**20:.0f} -> {rss_end / 2**20:.0f} MiB "
+        f"(peak {rss_peak / 2**20:.0f}); states {states}; simulator max in flight {stats.get('max_in_flight')}"
+    )
+    return ScenarioResult(
+        name="reconciliation",
+        figures={
+            "generations": len(generations),
+            "generations_per_second": round(rate, 1),
+            "limit_per_second": round(limit_rate, 1),
+            "seconds": round(seconds, 3),
+            "worker_cpu_ms_per_generation": round(cpu_ms, 4),
+            "simulator_cpu_ms_per_generation": round(simulator_cpu_seconds * 1000 / len(generations), 4),
+            "worker_rss_early_mib": round(rss_early / 2**20, 1),
+            "worker_rss_end_mib": round(rss_end / 2**20, 1),
+            "worker_rss_peak_mib": round(rss_peak / 2**20, 1),
+            "verified": states.get(GenerationState.VERIFIED, 0),
+        },
+        checks=[
+            Check(
+                measure=f"{rate:,.0f} generations/s",
+                limit=f"perfect client {limit_rate:,.0f}/s",
+                ratio=rate / limit_rate,
+                target=f">= {TARGET_SHARE:.2f}",
+                met=rate / limit_rate >= TARGET_SHARE,
+            ),
+            Check(
+                measure=f"worker CPU {cpu_ms:.3f} ms/generation",
+                limit=f"{TARGET_CPU_MS:.0f} ms",
+                ratio=cpu_ms / TARGET_CPU_MS,
+                target="< 1 ms",
+                met=cpu_ms < TARGET_CPU_MS,
+            ),
+            Check(
+                measure=f"worker RSS {rss_early / 2**20:.0f} -> {rss_end / 2**20:.0f} MiB",
+                limit=f"after first {scale.memory_window:,}",
+                ratio=rss_end / rss_early,
+                target=f"<= {1 + MEMORY_GROWTH_ALLOWED:.2f} (flat)",
+                met=growth <= MEMORY_GROWTH_ALLOWED,
+            ),
+        ],
+        notes=[
+            f"{counts} generations by gateway; latency {scale.reconcile_latency_ms} ms, concurrency "
+            f"{scale.reconcile_concurrency} per gateway, no rate limit; worker: celery prefork x{scale.worker_processes}",
+            f"final states: {states}",
+        ],
+    )
+
+
+def _state_counts(context: ScenarioContext) -> dict[str, int]:
+    rows = (
+        Generation.objects.filter(team=context.world.reconcile_team)
+        .values_list("state")
+        .order_by()
+        .annotate(count=Count("id"))
+    )
+    return dict(rows)
+
+
+def _forget_reconciled(context: ScenarioContext) -> None:
+    """Delete the previous run's generations of the reconciliation team, children first."""
+    team_id = context.world.reconcile_team.id
+    ids = "SELECT id FROM generations_generation WHERE team_id = %(team)s"
+    with psycopg.connect(context.environment.psycopg_conninfo(), autocommit=True) as connection:
+        connection.execute(
+            f"DELETE FROM billing_discrepancyevent WHERE discrepancy_id IN "
+            f"(SELECT id FROM billing_discrepancy WHERE generation_id IN ({ids}))",
+            {"team": team_id},
+        )
+        connection.execute(f"DELETE FROM billing_discrepancy WHERE generation_id IN ({ids})", {"team": team_id})
+        connection.execute(f"DELETE FROM generations_gatewayrecord WHERE generation_id IN ({ids})", {"team": team_id})
+        connection.execute("DELETE FROM generations_generation WHERE team_id = %(team)s", {"team": team_id})
+        connection.execute("DELETE FROM generations_dailyspend WHERE team_id = %(team)s", {"team": team_id})
+
+
+def _create_pending(context: ScenarioContext) -> list[Generation]:
+    """The pending generations, due now, created the way ingest creates them (with roll-ups)."""
+    world, scale = context.world, context.scale
+    now = timezone.now()
+    generations = []
+    for number in range(scale.reconcile_generations):
+        key = world.reconcile_keys[number % len(world.reconcile_keys)]
+        model_index = (number * 11) % len(world.models)
+        prompt, completion = 50 + (number * 7919) % 3000, 10 + (number * 104729) % 1200
+        generations.append(
+            Generation(
+                gateway_id=key.gateway_id,
+                external_id=f"{ID_PREFIX}{number:07d}",
+                api_key_id=key.id,
+                team_id=key.team_id,
+                model=world.models[model_index],
+                created_at=now - timedelta(minutes=10, seconds=number % 600),
+                tokens_prompt=prompt,
+                tokens_completion=completion,
+                cost=list_cost(prompt=prompt, completion=completion, prices=model_prices(model_index)),
+                streamed=number % 2 == 0,
+                state=GenerationState.PENDING,
+                next_attempt_at=now,
+            )
+        )
+    with transaction.atomic():
+        Generation.objects.bulk_create(generations, batch_size=2_000)
+        rollup_generations_added(generations)
+    return generations
+
+
+def _load_simulator(simulator_url: str, context: ScenarioContext, generations: list[Generation]) -> None:
+    keys = {key.id: key for key in context.world.reconcile_keys}
+    specs = [
+        record_spec(generation, kind=keys[generation.api_key_id].gateway_kind, secret=keys[generation.api_key_id].secret)
+        for generation in generations
+    ]
+    with httpx.Client(base_url=simulator_url, timeout=60) as client:
+        client.post("/_sim/reset", params={"records": 1, "config": 1}).raise_for_status()
+        config = {"latency_ms": context.scale.reconcile_latency_ms, "fault_rate": 0, "not_found_seconds": 0}
+        client.post("/_sim/config", json=config).raise_for_status()
+        for start in range(0, len(specs), LOAD_CHUNK):
+            client.post("/_sim/records", content=specs_jsonl(specs[start : start + LOAD_CHUNK])).raise_for_status()
+
+
+def _point_gateways_at(simulator_url: str, context: ScenarioContext) -> None:
+    for kind, gateway in context.world.gateways.items():
+        gateway.base_url = f"{simulator_url}/{kind}"
+        gateway.concurrency = context.scale.reconcile_concurrency
+        gateway.rate_limit_per_second = 0
+        gateway.paused_at = None
+        gateway.pause_reason = ""
+        gateway.save(update_fields=["base_url", "concurrency", "rate_limit_per_second", "paused_at", "pause_reason"])
+
+
+def _purge_broker(context: ScenarioContext) -> None:
+    """Drop tasks an interrupted earlier run left in the benchmark's queue."""
+    from config.celery_app import app
+
+    with app.connection_for_write() as connection:
+        app.control.purge(connection=connection)
+    redis.Redis.from_url(context.environment.redis_url).delete("unacked", "unacked_index")
+
+
+def _wait_for_worker(worker, log_path, timeout: float = 60) -> None:
+    from config.celery_app import app
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            raise RuntimeError(f"the Celery worker exited with {worker.returncode}:\n{log_tail(log_path)}")
+        if app.control.ping(timeout=0.5):
+            return
+    raise RuntimeError(f"the Celery worker did not answer a ping within {timeout:.0f} s:\n{log_tail(log_path)}")
+
+
+def _reconcile(context, worker, worker_log, worker_sampler, simulator_sampler, total: int, limit_seconds: float):
+    """Trigger sweeps until nothing is pending; returns timings, CPU and memory figures."""
+    from config.celery_app import app
+
+    team_id = context.world.reconcile_team.id
+    timeout = max(120.0, 20 * limit_seconds)
+    worker_cpu_before, simulator_cpu_before = worker_sampler.cpu_seconds(), simulator_sampler.cpu_seconds()
+    worker_sampler.start()
+    rss_early = None
+    started = time.perf_counter()
+    last_sweep = 0.0
+    with psycopg.connect(context.environment.psycopg_conninfo(), autocommit=True) as connection:
+        while True:
+            now = time.perf_counter()
+            if now - last_sweep >= SWEEP_EVERY_SECONDS:
+                app.send_task(SWEEP_TASK)
+                last_sweep = now
+            pending = connection.execute(
+                "SELECT count(*) FROM generations_generation WHERE team_id = %s AND state = 'pending'", [team_id]
+            ).fetchone()[0]
+            done = total - pending
+            if rss_early is None and done >= context.scale.memory_window:
+                rss_early = worker_sampler.rss_bytes()
+            if pending == 0:
+                break
+            if worker.poll() is not None:
+                raise RuntimeError(f"the Celery worker exited with {worker.returncode}:\n{log_tail(worker_log)}")
+            if now - started > timeout:
+                raise RuntimeError(f"{pending:,} of {total:,} still pending after {timeout:.0f} s:\n{log_tail(worker_log)}")
+            time.sleep(POLL_SECONDS)
+    seconds = time.perf_counter() - started
+    rss_end = worker_sampler.rss_bytes()
+    worker_sampler.stop()
+    return (
+        seconds,
+        worker_sampler.cpu_seconds() - worker_cpu_before,
+        simulator_sampler.cpu_seconds() - simulator_cpu_before,
+        rss_early or rss_end,
+        rss_end,
+        max(worker_sampler.peak_rss_bytes, rss_end),
+    )

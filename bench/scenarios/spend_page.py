@@ -21,7 +21,7 @@ WARM_UP_REQUESTS = 3
 
 def run(context: ScenarioContext) -> ScenarioResult:
     world = context.world
-    client = Client()
+    client = Client(HTTP_HOST="localhost")
     client.force_login(world.viewer)
     url = f"/spend/keys/{world.hot_key.slug}/?month={MONTH:%Y-%m}"
     durations_ms: list[float] = []
