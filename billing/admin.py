@@ -37,6 +37,12 @@ from generations.admin import BoundedCountPaginator, exact_id_search
 from generations.models import Generation
 
 
+# Finance tables are wide; the page needs the room more than a second menu.
+admin.site.enable_nav_sidebar = False
+admin.site.site_header = "Tally finance"
+admin.site.site_title = "Tally finance"
+
+
 def badge(value: str, label: str) -> str:
     return format_html('<span class="tally-badge tally-badge-{}">{}</span>', value, label)
 
