@@ -415,30 +415,46 @@ def _insert(records: list[ValidRecord]) -> set[tuple[int, str]]:
     table = connection.ops.quote_name(Generation._meta.db_table)
     columns = ", ".join(INSERT_COLUMNS) + ", state, attempts"
     tail = "ON CONFLICT (gateway_id, external_id) DO NOTHING RETURNING gateway_id, external_id"
+    if connection.vendor == "postgresql":
+        return _insert_postgresql(records, table, columns, tail)
+    return _insert_rows(records, table, columns, tail)
+
+
+def _insert_postgresql(records: list[ValidRecord], table: str, columns: str, tail: str) -> set[tuple[int, str]]:
+    """One statement over one array per column, bound server-side in binary: an order of
+    magnitude fewer parameters than a multi-row VALUES, and no quoting of 10,000 values."""
+    import psycopg  # only present, and only needed, with PostgreSQL
+
+    arrays = ", ".join(f"%s::{sql_type}[]" for sql_type in POSTGRESQL_TYPES)
+    sql = f"INSERT INTO {table} ({columns}) SELECT *, %s, 0 FROM unnest({arrays}) {tail}"
+    params = [list(column) for column in zip(*records)]
+    connection.ensure_connection()
+    # Django's cursors bind client-side (quoting every value as text); this one, on the same
+    # connection and so in the same transaction, binds server-side.
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, [GenerationState.PENDING.value, *params], binary=True)
+        return set(cursor.fetchall())
+
+
+def _insert_rows(records: list[ValidRecord], table: str, columns: str, tail: str) -> set[tuple[int, str]]:
+    """Multi-row VALUES statements, for SQLite."""
+    adapt_datetime = connection.ops.adapt_datetimefield_value
+    placeholder = "(" + ", ".join(["%s"] * (len(INSERT_COLUMNS) + 2)) + ")"
     created: set[tuple[int, str]] = set()
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # One statement over arrays: far fewer parameters than a multi-row VALUES.
-            arrays = ", ".join(f"%s::{sql_type}[]" for sql_type in POSTGRESQL_TYPES)
-            sql = f"INSERT INTO {table} ({columns}) SELECT *, %s, 0 FROM unnest({arrays}) {tail}"
-            cursor.execute(sql, [GenerationState.PENDING] + [list(column) for column in zip(*records)])
-            created.update(cursor.fetchall())
-        else:
-            adapt_datetime = connection.ops.adapt_datetimefield_value
-            placeholder = "(" + ", ".join(["%s"] * (len(INSERT_COLUMNS) + 2)) + ")"
-            for start in range(0, len(records), SQLITE_ROWS_PER_STATEMENT):
-                chunk = records[start : start + SQLITE_ROWS_PER_STATEMENT]
-                params: list = []
-                for record in chunk:
-                    params.extend(record[:5])
-                    params.append(adapt_datetime(record.created_at))
-                    params.extend(record[6:10])
-                    params.append(str(record.cost))
-                    params.extend(record[11:14])
-                    params.extend((adapt_datetime(record.next_attempt_at), GenerationState.PENDING, 0))
-                sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholder] * len(chunk))} {tail}"
-                cursor.execute(sql, params)
-                created.update((gateway_id, external_id) for gateway_id, external_id in cursor.fetchall())
+        for start in range(0, len(records), SQLITE_ROWS_PER_STATEMENT):
+            chunk = records[start : start + SQLITE_ROWS_PER_STATEMENT]
+            params: list = []
+            for record in chunk:
+                params.extend(record[:5])
+                params.append(adapt_datetime(record.created_at))
+                params.extend(record[6:10])
+                params.append(str(record.cost))
+                params.extend(record[11:14])
+                params.extend((adapt_datetime(record.next_attempt_at), GenerationState.PENDING, 0))
+            sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholder] * len(chunk))} {tail}"
+            cursor.execute(sql, params)
+            created.update((gateway_id, external_id) for gateway_id, external_id in cursor.fetchall())
     return created
 
 
