@@ -31,7 +31,9 @@ Record spec (one JSON object per JSONL line or list item):
      "raw_body": "...",        optional: sent verbatim instead of the wrapped body
      "script": ["404", "429", "500", "ok", ...],  optional: answers to successive lookups of this
                                id, then "ok" forever
-     "planted": "cost_mismatch"}  any other key (e.g. "planted") is ignored by the simulator
+     "planted": "cost_mismatch",  any other key (e.g. "planted") is ignored by the simulator
+     "absent": true}           optional: the gateway never saw this id; the spec is skipped, so
+                               files can list generations that are planted as missing
 
 Numbers in bodies go out exactly as given (they are kept as Decimal, never float).
 

@@ -55,7 +55,11 @@ def parse_specs(text: str) -> list[SimulatedRecord]:
             except ValueError as error:
                 raise ValueError(f"line {number}: not JSON: {error}") from error
             labels.append(f"line {number}")
-    return [record_from_spec(item, label) for item, label in zip(items, labels, strict=True)]
+    return [
+        record_from_spec(item, label)
+        for item, label in zip(items, labels, strict=True)
+        if not (isinstance(item, dict) and item.get("absent"))
+    ]
 
 
 def record_from_spec(spec: Any, label: str = "record") -> SimulatedRecord:
