@@ -276,4 +276,4 @@ def _comparison(generation: Generation, record: GatewayRecord | None) -> list[tu
         ("Streamed", "flag", generation.streamed, theirs("streamed")),
     ]
     # Gateway-only fields the gateway did not send say nothing: leave them out.
-    return [row for row in rows if row[2] is not None or row[3] is not None]
+    return [row for row in rows if row[2] not in (None, "") or row[3] not in (None, "")]

@@ -23,13 +23,14 @@ def _decimal(value) -> Decimal | None:
 
 
 def money_places(amount: Decimal) -> int:
-    """How many decimal places an amount is shown with: cents for thousands and more, four
-    places down to a cent (so small differences stay visible), three significant digits below."""
+    """How many decimal places an amount is shown with: cents for thousands and more; from a
+    cent up, up to four places (so small differences stay visible) but never trailing zeros past
+    the cents; three significant digits below a cent."""
     size = abs(amount)
     if size >= 1000 or size == 0:
         return 2
     if size >= Decimal("0.01"):
-        return 4
+        return max(2, min(4, -_round(size, 4).normalize().as_tuple().exponent))
     return min(MAX_PLACES, -size.adjusted() + SIGNIFICANT_DIGITS_BELOW_A_CENT - 1)
 
 
@@ -39,7 +40,7 @@ def _round(amount: Decimal, places: int) -> Decimal:
 
 @register.filter
 def money(value, currency: str = "USD") -> str:
-    """`Decimal("12.34561")` -> "$12.3456"; `Decimal("0.0000375")` -> "$0.0000375"."""
+    """`Decimal("12.34561")` -> "$12.3456"; `Decimal("50.00")` -> "$50.00"; `Decimal("0.0000375")` -> "$0.0000375"."""
     amount = _decimal(value)
     if amount is None:
         return EMPTY
@@ -52,6 +53,17 @@ def money(value, currency: str = "USD") -> str:
     symbol = CURRENCY_SYMBOLS.get(currency)
     text = f"{symbol}{digits}" if symbol else f"{digits} {currency}"
     return f"-{text}" if rounded < 0 else text
+
+
+@register.filter
+def number(value, sign: str = "") -> str:
+    """An exact amount as written, without trailing zeros: `Decimal("0.021400000000")` -> "0.0214".
+    With "signed", a positive value gets a plus sign (for differences)."""
+    amount = _decimal(value)
+    if amount is None:
+        return EMPTY
+    text = f"{amount.normalize() if amount else Decimal(0):,f}"
+    return f"+{text}" if sign == "signed" and amount > 0 else text
 
 
 @register.filter
