@@ -18,7 +18,7 @@ install: $(BIN)/.installed
 
 run: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo --if-empty
+	$(BIN)/python manage.py seed_demo --if-empty --simulator-port $${TALLY_SIMULATOR_PORT:-8001}
 	$(BIN)/python manage.py run_tally
 
 test: install

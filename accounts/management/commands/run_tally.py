@@ -14,6 +14,8 @@ SIMULATOR_COMMAND = "simulate_gateways"
 # Seconds between SIGTERM and SIGKILL. Honcho's 5 is shorter than a Celery worker's warm shutdown
 # on the filesystem broker, and a killed worker could lose the message it holds.
 STOP_WAIT_SECONDS = 20
+# Honcho's return codes after Ctrl-C (SIGINT) and SIGTERM: a requested stop, not a failure.
+STOPPED_BY_SIGNAL = (0, None, 130, 143)
 WEB_READY_LINE = "Quit the server with"
 
 
@@ -97,7 +99,7 @@ class Command(BaseCommand):
             # exec: the process honcho reports and signals is the program itself, not a shell.
             manager.add_process(name, "exec " + shlex.join(command), env=environment, cwd=str(settings.BASE_DIR))
         manager.loop()
-        if manager.returncode:
+        if manager.returncode not in STOPPED_BY_SIGNAL:
             sys.exit(manager.returncode)
 
     def welcome(self, *, port: int) -> str:
