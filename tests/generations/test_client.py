@@ -3,11 +3,14 @@
 import asyncio
 from contextlib import asynccontextmanager
 
+import pytest
+
 from generations.gateways.base import GatewayGenerationRecord, LookupRequest, NotFound, TransientFailure
 from generations.gateways.client import GatewayConnection, lookup_batch, lookup_batch_sync
 from tests.generations.gateway_helpers import KEY, spec_for
 
 
+@pytest.mark.slow  # seconds on a quiet machine, half a minute on a busy one
 def test_a_batch_of_1000_runs_64_lookups_at_once_and_never_more(gateway_simulator):
     gateway_simulator.configure(latency_ms=50, generate_unknown=True)
     connection = GatewayConnection(kind="openrouter", base_url=gateway_simulator.base_url("openrouter"), concurrency=64)
