@@ -94,7 +94,19 @@ class ApiKeyAdmin(admin.ModelAdmin):
     search_fields = ("name", "slug")
     list_select_related = ("team", "gateway")
     readonly_fields = ("masked", "created_at")
-    fields = ("team", "gateway", "name", "slug", "masked", "is_byok", "monthly_budget", "revoked_at", "paused_at", "pause_reason", "created_at")
+    fields = (
+        "team",
+        "gateway",
+        "name",
+        "slug",
+        "masked",
+        "is_byok",
+        "monthly_budget",
+        "revoked_at",
+        "paused_at",
+        "pause_reason",
+        "created_at",
+    )
     actions = ["unpause"]
 
     def get_form(self, request, obj=None, change=False, **kwargs):

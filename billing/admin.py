@@ -36,7 +36,6 @@ from billing.models import (
 from generations.admin import BoundedCountPaginator, exact_id_search
 from generations.models import Generation
 
-
 # Finance tables are wide; the page needs the room more than a second menu.
 admin.site.enable_nav_sidebar = False
 admin.site.site_header = "Tally finance"
@@ -146,7 +145,17 @@ class InvoiceLineInline(admin.TabularInline):
     model = InvoiceLine
     extra = 0
     can_delete = False
-    fields = ("kind", "api_key", "model", "description", "generations", "tokens", "amount_exact", "amount", "verified_amount")
+    fields = (
+        "kind",
+        "api_key",
+        "model",
+        "description",
+        "generations",
+        "tokens",
+        "amount_exact",
+        "amount",
+        "verified_amount",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -180,12 +189,39 @@ class InvoiceAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("team", "period", "status", "number", "currency")}),
         ("Amounts", {"fields": ("subtotal", "markup", "total", "verified_amount", "verified_share_display")}),
-        ("History", {"fields": ("drafted_at", "finalized_at", "finalized_by", "override_reason", "voided_at", "voided_by", "void_reason")}),
+        (
+            "History",
+            {
+                "fields": (
+                    "drafted_at",
+                    "finalized_at",
+                    "finalized_by",
+                    "override_reason",
+                    "voided_at",
+                    "voided_by",
+                    "void_reason",
+                )
+            },
+        ),
     )
     readonly_fields = (
-        "team", "period", "status", "number", "currency", "subtotal", "markup", "total", "verified_amount",
-        "verified_share_display", "drafted_at", "finalized_at", "finalized_by", "override_reason",
-        "voided_at", "voided_by", "void_reason",
+        "team",
+        "period",
+        "status",
+        "number",
+        "currency",
+        "subtotal",
+        "markup",
+        "total",
+        "verified_amount",
+        "verified_share_display",
+        "drafted_at",
+        "finalized_at",
+        "finalized_by",
+        "override_reason",
+        "voided_at",
+        "voided_by",
+        "void_reason",
     )
 
     def get_queryset(self, request):
@@ -359,8 +395,19 @@ class DiscrepancyAdmin(admin.ModelAdmin):
     inlines = [DiscrepancyEventInline]
     actions = ["acknowledge", "resolve", "write_off", "recheck"]
     fields = (
-        "generation_link", "kind", "severity", "expected", "actual", "delta", "detail", "status",
-        "created_at", "updated_at", "status_changed_at", "status_changed_by", "status_reason",
+        "generation_link",
+        "kind",
+        "severity",
+        "expected",
+        "actual",
+        "delta",
+        "detail",
+        "status",
+        "created_at",
+        "updated_at",
+        "status_changed_at",
+        "status_changed_by",
+        "status_reason",
     )
     readonly_fields = fields
 
@@ -444,19 +491,31 @@ class DiscrepancyAdmin(admin.ModelAdmin):
     @admin.action(description="Acknowledge", permissions=["change"])
     def acknowledge(self, request, queryset):
         return self._change_status(
-            request, queryset, action="acknowledge", title="Acknowledge discrepancies", to_status=DiscrepancyStatus.ACKNOWLEDGED
+            request,
+            queryset,
+            action="acknowledge",
+            title="Acknowledge discrepancies",
+            to_status=DiscrepancyStatus.ACKNOWLEDGED,
         )
 
     @admin.action(description="Resolve (accept the gateway's figure)", permissions=["change"])
     def resolve(self, request, queryset):
         return self._change_status(
-            request, queryset, action="resolve", title="Resolve: accept the gateway's figure", to_status=DiscrepancyStatus.RESOLVED
+            request,
+            queryset,
+            action="resolve",
+            title="Resolve: accept the gateway's figure",
+            to_status=DiscrepancyStatus.RESOLVED,
         )
 
     @admin.action(description="Write off", permissions=["change"])
     def write_off(self, request, queryset):
         return self._change_status(
-            request, queryset, action="write_off", title="Write off discrepancies", to_status=DiscrepancyStatus.WRITTEN_OFF
+            request,
+            queryset,
+            action="write_off",
+            title="Write off discrepancies",
+            to_status=DiscrepancyStatus.WRITTEN_OFF,
         )
 
     @admin.action(description="Re-check now (queue a new lookup)", permissions=["change"])

@@ -106,6 +106,4 @@ def open_discrepancies_by_kind() -> list[OpenDiscrepancies]:
         .order_by("kind")
         .annotate(count=Count("id"), amount=Sum(Abs("delta")))
     )
-    return [
-        OpenDiscrepancies(kind=row["kind"], count=row["count"], amount=row["amount"] or Decimal(0)) for row in rows
-    ]
+    return [OpenDiscrepancies(kind=row["kind"], count=row["count"], amount=row["amount"] or Decimal(0)) for row in rows]

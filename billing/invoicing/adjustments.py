@@ -67,7 +67,9 @@ def adjustments_for_draft(*, invoice: Invoice) -> list[Adjustment]:
             severity=Severity.ERROR,
         )
         .exclude(generation__state=GenerationState.VERIFIED)
-        .filter(generation__discrepancies__severity=Severity.ERROR, generation__discrepancies__status__in=SETTLED_STATUSES)
+        .filter(
+            generation__discrepancies__severity=Severity.ERROR, generation__discrepancies__status__in=SETTLED_STATUSES
+        )
         .select_related("generation", "generation__api_key", "adjustment_line")
         .distinct()
         .order_by("generation_id", "status_changed_at", "id")

@@ -100,7 +100,9 @@ def invoice_pdf(invoice: Invoice) -> bytes:
                 ["Currency", currency, "Verified share", percent_display(invoice.verified_share)],
             ],
             colWidths=[25 * mm, 60 * mm, 30 * mm, 55 * mm],
-            style=TableStyle([("FONTNAME", (0, 0), (0, -1), "Helvetica-Bold"), ("FONTNAME", (2, 0), (2, -1), "Helvetica-Bold")]),
+            style=TableStyle(
+                [("FONTNAME", (0, 0), (0, -1), "Helvetica-Bold"), ("FONTNAME", (2, 0), (2, -1), "Helvetica-Bold")]
+            ),
         ),
         Spacer(1, 6 * mm),
     ]
@@ -120,8 +122,26 @@ def invoice_pdf(invoice: Invoice) -> bytes:
             ]
         )
     totals_start = len(rows)
-    rows.append(["", "Subtotal", "", "", money_display(invoice.verified_amount, currency), money_display(invoice.subtotal, currency)])
-    rows.append(["", f"Markup ({percent_display(invoice.team.invoice_markup)})", "", "", "", money_display(invoice.markup, currency)])
+    rows.append(
+        [
+            "",
+            "Subtotal",
+            "",
+            "",
+            money_display(invoice.verified_amount, currency),
+            money_display(invoice.subtotal, currency),
+        ]
+    )
+    rows.append(
+        [
+            "",
+            f"Markup ({percent_display(invoice.team.invoice_markup)})",
+            "",
+            "",
+            "",
+            money_display(invoice.markup, currency),
+        ]
+    )
     rows.append(["", "Total", "", "", "", money_display(invoice.total, currency)])
     table = Table(rows, colWidths=[32 * mm, 60 * mm, 20 * mm, 22 * mm, 20 * mm, 22 * mm], repeatRows=1)
     table.setStyle(

@@ -44,6 +44,11 @@ def create_finance_group(apps, schema_editor) -> None:
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
+    finance_group_fill(apps)
+
+
+def finance_group_fill(apps) -> None:
+    """The custom permissions and the group, once every model's permissions exist."""
     ContentType = apps.get_model("contenttypes", "ContentType")
     Permission = apps.get_model("auth", "Permission")
     Group = apps.get_model("auth", "Group")

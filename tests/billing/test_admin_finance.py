@@ -32,10 +32,19 @@ def world():
     key = make_key(team)
     verified = make_generation(key, cost="1.00", charged="1.00", state=GenerationState.VERIFIED)
     disputed = make_generation(key, cost="2.00", charged="2.40", state=GenerationState.DISPUTED)
-    GatewayRecord.objects.create(generation=disputed, total_cost=Decimal("2.4"), raw='{"data": {"total_cost": 2.40000000001}}')
+    GatewayRecord.objects.create(
+        generation=disputed, total_cost=Decimal("2.4"), raw='{"data": {"total_cost": 2.40000000001}}'
+    )
     finding = make_discrepancy(disputed)
     invoice = invoice_draft(team=team, period=PERIOD)
-    return {"team": team, "key": key, "verified": verified, "disputed": disputed, "finding": finding, "invoice": invoice}
+    return {
+        "team": team,
+        "key": key,
+        "verified": verified,
+        "disputed": disputed,
+        "finding": finding,
+        "invoice": invoice,
+    }
 
 
 @pytest.fixture
@@ -104,7 +113,9 @@ def test_every_discrepancy_action_changes_state_and_leaves_history(finance_clien
     assert asked.status_code == 200 and b"reason" in asked.content
     assert Discrepancy.objects.get(pk=finding.pk).status == DiscrepancyStatus.OPEN
 
-    done = finance_client.post(url, {"action": action, "_selected_action": [finding.pk], "apply": "1", "reason": "Checked the gateway invoice"})
+    done = finance_client.post(
+        url, {"action": action, "_selected_action": [finding.pk], "apply": "1", "reason": "Checked the gateway invoice"}
+    )
 
     assert done.status_code == 302
     finding.refresh_from_db()
@@ -122,14 +133,24 @@ def test_every_discrepancy_action_changes_state_and_leaves_history(finance_clien
 
 def test_a_discrepancy_action_without_a_reason_changes_nothing(finance_client, world):
     url = reverse("admin:billing_discrepancy_changelist")
-    finance_client.post(url, {"action": "write_off", "_selected_action": [world["finding"].pk], "apply": "1", "reason": ""})
+    finance_client.post(
+        url, {"action": "write_off", "_selected_action": [world["finding"].pk], "apply": "1", "reason": ""}
+    )
     assert Discrepancy.objects.get(pk=world["finding"].pk).status == DiscrepancyStatus.OPEN
     assert not world["finding"].events.exists()
 
 
 def test_re_check_now_queues_a_new_lookup_and_leaves_history(finance_client, world):
     url = reverse("admin:billing_discrepancy_changelist")
-    finance_client.post(url, {"action": "recheck", "_selected_action": [world["finding"].pk], "apply": "1", "reason": "Gateway fixed its data"})
+    finance_client.post(
+        url,
+        {
+            "action": "recheck",
+            "_selected_action": [world["finding"].pk],
+            "apply": "1",
+            "reason": "Gateway fixed its data",
+        },
+    )
 
     generation = world["disputed"]
     generation.refresh_from_db()
@@ -146,7 +167,16 @@ def test_finalize_from_the_admin_needs_an_override_while_unsettled(finance_clien
     finance_client.post(url, {"action": "finalize", "_selected_action": [invoice.pk], "apply": "1"})
     assert Invoice.objects.get(pk=invoice.pk).status == InvoiceStatus.DRAFT
 
-    finance_client.post(url, {"action": "finalize", "_selected_action": [invoice.pk], "apply": "1", "override": "on", "reason": "Dispute with gateway ongoing"})
+    finance_client.post(
+        url,
+        {
+            "action": "finalize",
+            "_selected_action": [invoice.pk],
+            "apply": "1",
+            "override": "on",
+            "reason": "Dispute with gateway ongoing",
+        },
+    )
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.FINALIZED and invoice.number
     assert invoice.override_reason == "Dispute with gateway ongoing"
@@ -201,7 +231,13 @@ def test_api_key_pages_never_show_the_secret(world):
     client.force_login(superuser)
     response = client.post(
         reverse("admin:accounts_apikey_add"),
-        {"team": world["team"].pk, "gateway": world["key"].gateway.pk, "name": "new", "slug": "acme-new", "secret": "sk-or-v1-supersecret9876"},
+        {
+            "team": world["team"].pk,
+            "gateway": world["key"].gateway.pk,
+            "name": "new",
+            "slug": "acme-new",
+            "secret": "sk-or-v1-supersecret9876",
+        },
     )
     assert response.status_code == 302
     created = ApiKey.objects.get(slug="acme-new")

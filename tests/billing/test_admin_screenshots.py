@@ -13,12 +13,26 @@ from billing.invoicing.periods import period_of, period_previous
 from billing.invoicing.voiding import invoice_void
 from billing.models import DiscrepancyKind, Invoice, Severity
 from generations.models import GenerationState
-from tests.billing.invoice_helpers import make_discrepancy, make_finance_user, make_gateway, make_generation, make_key, make_team
+from tests.billing.invoice_helpers import (
+    make_discrepancy,
+    make_finance_user,
+    make_gateway,
+    make_generation,
+    make_key,
+    make_team,
+)
 from tests.conftest import CHROMIUM
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 SHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _finance_world():
@@ -38,16 +52,33 @@ def _finance_world():
                 at = datetime(month.year, month.month, 1 + index, 9, tzinfo=UTC)
                 cost = f"{(index + 1) * (team_index + 1) * 0.731:.6f}"
                 if index % 6 == 5:
-                    generation = make_generation(key, cost=cost, charged=f"{float(cost) * 1.08:.6f}", state=GenerationState.DISPUTED, model=model, at=at)
-                    kind = [DiscrepancyKind.COST_MISMATCH, DiscrepancyKind.BYOK_MISMATCH, DiscrepancyKind.MISSING_UPSTREAM][index % 3]
+                    generation = make_generation(
+                        key,
+                        cost=cost,
+                        charged=f"{float(cost) * 1.08:.6f}",
+                        state=GenerationState.DISPUTED,
+                        model=model,
+                        at=at,
+                    )
+                    kind = [
+                        DiscrepancyKind.COST_MISMATCH,
+                        DiscrepancyKind.BYOK_MISMATCH,
+                        DiscrepancyKind.MISSING_UPSTREAM,
+                    ][index % 3]
                     make_discrepancy(generation, kind=kind)
                 elif index % 7 == 3 and month == last_month:
                     make_generation(key, cost=cost, model=model, at=at)
                 else:
-                    generation = make_generation(key, cost=cost, charged=cost, state=GenerationState.VERIFIED, model=model, at=at)
+                    generation = make_generation(
+                        key, cost=cost, charged=cost, state=GenerationState.VERIFIED, model=model, at=at
+                    )
                     if index % 8 == 0:
                         make_discrepancy(generation, kind=DiscrepancyKind.MODEL_SUBSTITUTED, severity=Severity.WARNING)
-        older = invoice_finalize(invoice=invoice_draft(team=team, period=two_months_ago), by=finance, override_reason="Closed with disputes open")
+        older = invoice_finalize(
+            invoice=invoice_draft(team=team, period=two_months_ago),
+            by=finance,
+            override_reason="Closed with disputes open",
+        )
         if slug == "initech":
             invoice_void(invoice=older, by=finance, reason="Issued to the wrong cost centre")
     make_generation(keys[1], cost="0.42", at=datetime.now(UTC) - timedelta(days=6, hours=2))

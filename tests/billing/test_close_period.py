@@ -52,7 +52,9 @@ def test_the_monthly_task_drafts_the_month_just_ended_and_the_redraft_task_rebui
     team = make_team()
     now = datetime.now(UTC)
     last_month = date(now.year - 1, 12, 1) if now.month == 1 else date(now.year, now.month - 1, 1)
-    generation = make_generation(make_key(team), cost="3.00", at=datetime(last_month.year, last_month.month, 2, tzinfo=UTC))
+    generation = make_generation(
+        make_key(team), cost="3.00", at=datetime(last_month.year, last_month.month, 2, tzinfo=UTC)
+    )
 
     assert draft_previous_month_invoices() == 1
     reconcile(generation, state=GenerationState.VERIFIED, charged="3.30")

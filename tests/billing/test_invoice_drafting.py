@@ -17,7 +17,9 @@ def test_it_bills_charged_cost_where_verified_and_recorded_cost_elsewhere():
     make_generation(prod, cost="1.000000", charged="1.100000", state=GenerationState.VERIFIED)
     make_generation(prod, cost="2.000000", charged="2.500000", state=GenerationState.DISPUTED)
     make_generation(prod, cost="0.500000")  # pending
-    make_generation(batch, cost="3.000000", charged="3.000000", state=GenerationState.VERIFIED, model="anthropic/claude")
+    make_generation(
+        batch, cost="3.000000", charged="3.000000", state=GenerationState.VERIFIED, model="anthropic/claude"
+    )
     make_generation(batch, cost="9.000000", at=datetime(2026, 4, 1, tzinfo=UTC))  # next month
 
     invoice = invoice_draft(team=team, period=PERIOD)

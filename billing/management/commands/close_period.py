@@ -8,7 +8,10 @@ from billing.invoicing.periods import period_parse
 
 
 class Command(BaseCommand):
-    help = "Draft (or redraft) every team's invoice for a month, e.g. `close_period 2026-03`. Finalized invoices are left as they are."
+    help = (
+        "Draft (or redraft) every team's invoice for a month, e.g. `close_period 2026-03`. "
+        "Finalized invoices are left as they are."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("period", help="The month, as YYYY-MM (UTC).")
