@@ -31,7 +31,15 @@ def read_string(fields: Fields, name: str, *, required: bool = False) -> str:
         return ""
     if not isinstance(value, str):
         raise _wrong(name, "a string", value)
-    return value
+    return storable_text(value)
+
+
+def storable_text(text: str) -> str:
+    """The text with what no database column can hold replaced by U+FFFD, as undecodable bytes
+    already are: NUL (PostgreSQL refuses it) and lone surrogates (valid JSON escapes, no UTF-8)."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").replace("\x00", "\ufffd")
 
 
 def read_decimal(fields: Fields, name: str, *, required: bool = False) -> Decimal | None:

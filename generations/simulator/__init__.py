@@ -29,6 +29,7 @@ Record spec (one JSON object per JSONL line or list item):
      "body": {...},            the gateway's own fields: OpenRouter's `data` object, FastRouter's
                                flat object, KushRouter's `generation` object
      "raw_body": "...",        optional: sent verbatim instead of the wrapped body
+     "raw_body_base64": "...", optional: bytes sent verbatim (e.g. invalid UTF-8)
      "script": ["404", "429", "500", "ok", ...],  optional: answers to successive lookups of this
                                id, then "ok" forever
      "planted": "cost_mismatch",  any other key (e.g. "planted") is ignored by the simulator

@@ -1,5 +1,7 @@
 """Simulated gateway records: reading record specs, wrapping bodies, fabricating defaults."""
 
+import base64
+import binascii
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -18,12 +20,12 @@ class SimulatedRecord:
     created_at: datetime
     body: Any
     key: str = ""
-    raw_body: str | None = None
+    raw_body: str | bytes | None = None
     script: list[str] = field(default_factory=list)
     _text: str | None = field(default=None, repr=False)
 
     @property
-    def text(self) -> str:
+    def text(self) -> str | bytes:
         """The 200 answer, serialised once: numbers exactly as given."""
         if self._text is None:
             self._text = self.raw_body if self.raw_body is not None else dumps_exact(envelope(self.protocol, self.body))
@@ -78,6 +80,12 @@ def record_from_spec(spec: Any, label: str = "record") -> SimulatedRecord:
     raw_body = spec.get("raw_body")
     if raw_body is not None and not isinstance(raw_body, str):
         raise ValueError(f"{label}: raw_body must be a string")
+    if spec.get("raw_body_base64") is not None:
+        try:
+            # Bytes that are not text at all (invalid UTF-8), which a JSON string cannot carry.
+            raw_body = base64.b64decode(spec["raw_body_base64"], validate=True)
+        except (TypeError, binascii.Error) as error:
+            raise ValueError(f"{label}: raw_body_base64 must be base64") from error
     key = spec.get("key") or ""
     if not isinstance(key, str):
         raise ValueError(f"{label}: key must be a string")
