@@ -3,10 +3,10 @@ import shlex
 import sys
 from pathlib import Path
 
+import honcho.manager
 from django.conf import settings
 from django.core.management import get_commands
 from django.core.management.base import BaseCommand, CommandError
-import honcho.manager
 from honcho.manager import Manager
 from honcho.printer import Message, Printer
 
