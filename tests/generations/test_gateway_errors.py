@@ -111,10 +111,12 @@ def test_an_account_out_of_credits_is_payment_required(gateway_simulator, kind):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_lookups_over_the_rate_limit_are_rate_limited(gateway_simulator, kind):
-    gateway_simulator.add_records([spec_for(kind, f"gen-{index}") for index in range(10)])
+    gateway_simulator.add_records([spec_for(kind, f"gen-{index}") for index in range(30)])
     gateway_simulator.configure(rate_limit_per_second=3)
-    connection = GatewayConnection(kind=kind, base_url=gateway_simulator.base_url(kind), concurrency=10)
-    outcomes = lookup_batch_sync(connection, [LookupRequest(f"gen-{index}", "sk-test-key-a") for index in range(10)])
+    connection = GatewayConnection(kind=kind, base_url=gateway_simulator.base_url(kind), concurrency=30)
+    outcomes = lookup_batch_sync(connection, [LookupRequest(f"gen-{index}", "sk-test-key-a") for index in range(30)])
     limited = [outcome for outcome in outcomes if isinstance(outcome, RateLimited)]
-    assert 1 <= len(limited) <= 7  # at most 3 pass per second; the batch may straddle a second
+    passed = len(outcomes) - len(limited)
+    # At most 3 pass in each second the batch spans (more than one on a busy machine).
+    assert limited and passed <= 3 * (1 + gateway_simulator.stats()["seconds"])
     assert all(outcome.retry_after == 1 for outcome in limited)
