@@ -1,0 +1,120 @@
+"""Real servers for the fault tests, each on a free loopback port and stopped at the end:
+a private Redis (so it can be restarted without touching the machine's shared one), gunicorn
+serving Tally on the test database, and the connection settings child processes need.
+"""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import redis
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_database_url() -> str:
+    """The test database (the one pytest-django created), for processes started by a test."""
+    database = connection.settings_dict
+    host, port = database["HOST"] or "127.0.0.1", database["PORT"] or 5432
+    return f"postgres://{database['USER']}@{host}:{port}/{database['NAME']}"
+
+
+def child_environment(**extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "TALLY_SECRETS_KEY": ",".join(settings.TALLY_SECRETS_KEYS),
+        "SECRET_KEY": settings.SECRET_KEY,
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
+def stop(process: subprocess.Popen, stop_signal: int = signal.SIGTERM) -> None:
+    """Stop a process started in its own session, and everything it started."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, stop_signal)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+class PrivateRedis:
+    """A redis-server of this test alone, without persistence: a restart loses everything in it,
+    queued and unacknowledged Celery messages included, as a crash of a real one can."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "PrivateRedis":
+        command = [
+            "redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--daemonize", "no", "--loglevel", "warning",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=True)
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.suppress(redis.RedisError):
+                if client.ping():
+                    return self
+            assert self.process.poll() is None, "redis-server exited"
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        """Crash it: SIGKILL, no chance to save or hand anything over."""
+        if self.process is not None:
+            stop(self.process, signal.SIGKILL)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+
+
+@contextlib.contextmanager
+def gunicorn_serving(*, workers: int = 2, threads: int = 8, log_path: Path) -> Iterator[str]:
+    """Tally under gunicorn on a free port of 127.0.0.1, on the test database; yields its URL."""
+    port = free_port()
+    command = [
+        sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+        "--threads", str(threads), "--worker-class", "gthread", "--timeout", "120", "--log-level", "warning",
+    ]  # fmt: skip
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=child_environment(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                assert process.poll() is None, f"gunicorn exited:\n{log_path.read_text(errors='replace')[-3000:]}"
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                with contextlib.suppress(httpx.TransportError):
+                    httpx.get(f"{url}/accounts/login/", timeout=2)
+                    break
+                time.sleep(0.2)
+            yield url
+        finally:
+            stop(process)
