@@ -193,7 +193,8 @@ FROM (
                     CASE WHEN mod(n, %(hot_every)s) = 0 THEN 0
                          ELSE 1 + mod(n * 2654435761, %(other_keys)s) END AS key_index,
                     %(month_start)s::timestamptz
-                        + ((n - 1) * %(month_microseconds)s / %(total)s) * interval '1 microsecond' AS created_at,
+                        + ((n - 1)::numeric * %(month_microseconds)s / %(total)s)::bigint
+                          * interval '1 microsecond' AS created_at,
                     50 + mod(n * 7919, 3000) AS prompt,
                     10 + mod(n * 104729, 1200) AS completion
                 FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS n
