@@ -24,13 +24,13 @@ def _decimal(value) -> Decimal | None:
 
 def money_places(amount: Decimal) -> int:
     """How many decimal places an amount is shown with: cents for thousands and more; from a
-    cent up, up to four places (so small differences stay visible) but never trailing zeros past
-    the cents; three significant digits below a cent."""
+    cent up, four places (so small differences stay visible) unless the amount is whole cents;
+    three significant digits below a cent."""
     size = abs(amount)
     if size >= 1000 or size == 0:
         return 2
     if size >= Decimal("0.01"):
-        return max(2, min(4, -_round(size, 4).normalize().as_tuple().exponent))
+        return 2 if _round(size, 4) == _round(size, 2) else 4
     return min(MAX_PLACES, -size.adjusted() + SIGNIFICANT_DIGITS_BELOW_A_CENT - 1)
 
 
