@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from decimal import Decimal
+from functools import partial
 from typing import Any, NamedTuple
 
 from django.db import connection, transaction
@@ -190,16 +191,27 @@ class _Invalid(Exception):
 def _validate(records: list, *, team_ids: set[int], now: datetime) -> list[ValidRecord]:
     gateways = {gateway.slug: gateway for gateway in Gateway.objects.only("id", "slug")}
     keys = _keys_named_in(records, team_ids)
-    latest = now + ALLOWED_CLOCK_SKEW
+    # (field, parser, value when absent or null: None means the field is required)
+    rules = (
+        ("gateway", partial(_slug_in, known=gateways, unknown_message="unknown gateway"), None),
+        ("id", partial(_text, max_length=EXTERNAL_ID_MAX_LENGTH), None),
+        ("api_key", partial(_slug_in, known=keys, unknown_message="unknown api_key"), None),
+        ("model", partial(_text, max_length=MODEL_MAX_LENGTH), None),
+        ("created_at", partial(_created_at, latest=now + ALLOWED_CLOCK_SKEW), None),
+        ("tokens_prompt", _tokens, None),
+        ("tokens_completion", _tokens, None),
+        ("cost", _cost, None),
+        *((name, _tokens, 0) for name in OPTIONAL_TOKEN_FIELDS),
+        *((name, _flag, False) for name in FLAG_FIELDS),
+    )
     errors: list[RecordError] = []
     valid: list[ValidRecord] = []
     for index, record in enumerate(records):
         if not isinstance(record, dict):
             errors.append(RecordError(index, None, "must be an object with the generation's fields"))
             continue
-        before = len(errors)
-        result = _validate_record(index, record, gateways, keys, now, latest, errors)
-        if len(errors) == before and result is not None:
+        result = _validate_record(index, record, rules, now, errors)
+        if result is not None:
             valid.append(result)
         if len(errors) > MAX_REPORTED_ERRORS:
             break
@@ -225,44 +237,24 @@ def _keys_named_in(records: list, team_ids: set[int]) -> dict[str, ApiKey]:
 
 
 def _validate_record(
-    index: int,
-    record: dict,
-    gateways: dict[str, Gateway],
-    keys: dict[str, ApiKey],
-    now: datetime,
-    latest: datetime,
-    errors: list[RecordError],
+    index: int, record: dict, rules: tuple, now: datetime, errors: list[RecordError]
 ) -> ValidRecord | None:
+    """The record as a ValidRecord, or None with what is wrong with it added to `errors`."""
+    before = len(errors)
+    for name in sorted(record.keys() - KNOWN_FIELDS):
+        errors.append(RecordError(index, str(name)[:100], "unknown field"))
     values: dict[str, Any] = {}
-
-    def check(name: str, parse, *arguments) -> None:
+    for name, parse, default in rules:
+        value = record.get(name)
+        if value is None and default is not None:
+            values[name] = default
+            continue
         try:
-            values[name] = parse(record[name], *arguments)
+            values[name] = parse(record[name])
         except KeyError:
             errors.append(RecordError(index, name, "required"))
         except _Invalid as problem:
             errors.append(RecordError(index, name, str(problem)))
-
-    for name in sorted(record.keys() - KNOWN_FIELDS):
-        errors.append(RecordError(index, str(name)[:100], "unknown field"))
-    check("gateway", _slug_in, gateways, "unknown gateway")
-    check("id", _text, EXTERNAL_ID_MAX_LENGTH)
-    check("api_key", _slug_in, keys, "unknown api_key")
-    check("model", _text, MODEL_MAX_LENGTH)
-    check("created_at", _created_at, latest)
-    check("tokens_prompt", _tokens)
-    check("tokens_completion", _tokens)
-    check("cost", _cost)
-    for name in OPTIONAL_TOKEN_FIELDS:
-        if record.get(name) is None:
-            values[name] = 0
-        else:
-            check(name, _tokens)
-    for name in FLAG_FIELDS:
-        if record.get(name) is None:
-            values[name] = False
-        else:
-            check(name, _flag)
     gateway, api_key, created_at = values.get("gateway"), values.get("api_key"), values.get("created_at")
     if gateway is not None and api_key is not None and api_key.gateway_id != gateway.pk:
         errors.append(RecordError(index, "api_key", f"is not a key of gateway {gateway.slug!r}"))
@@ -270,7 +262,7 @@ def _validate_record(
     if api_key is not None and created_at is not None and api_key.revoked_at and created_at >= api_key.revoked_at:
         errors.append(RecordError(index, "api_key", "was revoked before this generation was created"))
         return None
-    if len(values) != len(KNOWN_FIELDS):
+    if len(errors) != before:
         return None
     return ValidRecord(
         gateway_id=gateway.pk,
@@ -421,18 +413,42 @@ def _insert(records: list[ValidRecord]) -> set[tuple[int, str]]:
 
 
 def _insert_postgresql(records: list[ValidRecord], table: str, columns: str, tail: str) -> set[tuple[int, str]]:
-    """One statement over one array per column, bound server-side in binary: an order of
-    magnitude fewer parameters than a multi-row VALUES, and no quoting of 10,000 values."""
+    """COPY for the usual case, where none of the records is stored yet: it is several times
+    faster than INSERT ... ON CONFLICT. The records already stored are found first (one index
+    probe each); if another request stores one of the rest meanwhile, the COPY fails on the
+    unique constraint and is undone (savepoint), and INSERT ... ON CONFLICT DO NOTHING takes
+    over, so the outcome is the same, only slower."""
     import psycopg  # only present, and only needed, with PostgreSQL
 
-    arrays = ", ".join(f"%s::{sql_type}[]" for sql_type in POSTGRESQL_TYPES)
-    sql = f"INSERT INTO {table} ({columns}) SELECT *, %s, 0 FROM unnest({arrays}) {tail}"
-    params = [list(column) for column in zip(*records)]
     connection.ensure_connection()
     # Django's cursors bind client-side (quoting every value as text); this one, on the same
-    # connection and so in the same transaction, binds server-side.
+    # connection and so in the same transaction, binds server-side, in binary.
     with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, [GenerationState.PENDING.value, *params], binary=True)
+        cursor.execute(
+            f"SELECT gateway_id, external_id FROM {table} "
+            "JOIN unnest(%s::bigint[], %s::text[]) AS posted (gateway_id, external_id) USING (gateway_id, external_id)",
+            [[record.gateway_id for record in records], [record.external_id for record in records]],
+            binary=True,
+        )
+        stored = set(cursor.fetchall())
+        new = [record for record in records if record.identity not in stored]
+        if not new:
+            return set()
+        try:
+            with transaction.atomic():
+                with cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+                    copy.set_types([*POSTGRESQL_TYPES, "text", "smallint"])
+                    for record in new:
+                        copy.write_row((*record, GenerationState.PENDING.value, 0))
+            return {record.identity for record in new}
+        except psycopg.errors.UniqueViolation:
+            pass
+        arrays = ", ".join(f"%s::{sql_type}[]" for sql_type in POSTGRESQL_TYPES)
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT *, %s, 0 FROM unnest({arrays}) {tail}",
+            [GenerationState.PENDING.value, *(list(column) for column in zip(*new))],
+            binary=True,
+        )
         return set(cursor.fetchall())
 
 
