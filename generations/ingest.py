@@ -99,6 +99,11 @@ class ValidRecord(NamedTuple):
     streamed: bool
     next_attempt_at: datetime
 
+    # What every new generation starts as (so that SpendFacts.of reads a record as it would
+    # read the stored row).
+    state = GenerationState.PENDING
+    charged_cost = None
+
     @property
     def identity(self) -> tuple[int, str]:
         return (self.gateway_id, self.external_id)
@@ -151,7 +156,7 @@ def generations_ingest(
     first_of_each = _first_of_each_identity(valid)
     with transaction.atomic():
         created = _insert(sorted(first_of_each, key=lambda record: record.identity))
-        rollup_generations_added(_spend_facts(record) for record in first_of_each if record.identity in created)
+        rollup_generations_added(SpendFacts.of(record) for record in first_of_each if record.identity in created)
         posted_again = len(valid) > len(first_of_each)
         stored = _stored_content(
             {record.identity for record in valid if posted_again or record.identity not in created}
@@ -487,19 +492,3 @@ def _stored_content(identities: set[tuple[int, str]]) -> dict[tuple[int, str], t
             ).values_list("gateway_id", "external_id", *CONTENT_COLUMNS)
             stored.update({(row[0], row[1]): tuple(row[2:]) for row in rows})
     return stored
-
-
-def _spend_facts(record: ValidRecord) -> SpendFacts:
-    return SpendFacts(
-        api_key_id=record.api_key_id,
-        team_id=record.team_id,
-        created_at=record.created_at,
-        model=record.model,
-        state=GenerationState.PENDING,
-        cost=record.cost,
-        charged_cost=None,
-        tokens_prompt=record.tokens_prompt,
-        tokens_completion=record.tokens_completion,
-        tokens_cached=record.tokens_cached,
-        tokens_reasoning=record.tokens_reasoning,
-    )

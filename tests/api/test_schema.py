@@ -6,6 +6,8 @@ from html.parser import HTMLParser
 from django.test import Client
 from drf_spectacular.validation import validate_schema
 
+from generations.ingest import REQUIRED_FIELDS
+
 ENDPOINTS = {
     "/api/v1/generations/": {"get", "post"},
     "/api/v1/generations/{gateway}/{external_id}/": {"get"},
@@ -39,16 +41,7 @@ def test_the_schema_describes_the_ingest_request_and_its_error_shape(db):
     ingest = schema["paths"]["/api/v1/generations/"]["post"]
     assert set(ingest["responses"]) >= {"201", "400", "401", "403", "413"}
     record = schema["components"]["schemas"]["IngestRecordRequest"]
-    assert set(record["required"]) == {
-        "gateway",
-        "id",
-        "api_key",
-        "model",
-        "created_at",
-        "tokens_prompt",
-        "tokens_completion",
-        "cost",
-    }
+    assert set(record["required"]) == set(REQUIRED_FIELDS)
     errors = schema["components"]["schemas"]["RecordError"]["properties"]
     assert set(errors) == {"index", "field", "message"}
 
