@@ -16,32 +16,22 @@ from accounts.models import ApiKey
 from generations.models import Generation
 
 CHUNK_SIZE = 2000
-HEADER = (
-    "id",
-    "gateway",
-    "created_at",
-    "model",
-    "tokens_prompt",
-    "tokens_completion",
-    "tokens_cached",
-    "tokens_reasoning",
-    "recorded_cost",
-    "charged_cost",
-    "state",
+# (CSV column, generation field), in the order they are written.
+EXPORTED = (
+    ("id", "external_id"),
+    ("gateway", "gateway__slug"),
+    ("created_at", "created_at"),
+    ("model", "model"),
+    ("tokens_prompt", "tokens_prompt"),
+    ("tokens_completion", "tokens_completion"),
+    ("tokens_cached", "tokens_cached"),
+    ("tokens_reasoning", "tokens_reasoning"),
+    ("recorded_cost", "cost"),
+    ("charged_cost", "charged_cost"),
+    ("state", "state"),
 )
-COLUMNS = (
-    "external_id",
-    "gateway__slug",
-    "created_at",
-    "model",
-    "tokens_prompt",
-    "tokens_completion",
-    "tokens_cached",
-    "tokens_reasoning",
-    "cost",
-    "charged_cost",
-    "state",
-)
+HEADER = tuple(column for column, _ in EXPORTED)
+FIELDS = tuple(field for _, field in EXPORTED)
 # A text cell starting with one of these is a formula to a spreadsheet; ids and model names come
 # from the team's own services, so they are quoted rather than trusted.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -75,7 +65,7 @@ def spend_export_rows(*, api_key: ApiKey, start: datetime, end: datetime) -> Que
     return (
         Generation.objects.filter(api_key=api_key, created_at__gte=start, created_at__lt=end)
         .order_by("created_at", "id")
-        .values_list(*COLUMNS)
+        .values_list(*FIELDS)
     )
 
 
