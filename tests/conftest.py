@@ -37,6 +37,15 @@ def _redis_reachable() -> bool:
         return False
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Counters kept in the cache (invalid access tokens per address) must not carry over between tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("postgres"):
         from django.db import connection
