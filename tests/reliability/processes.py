@@ -118,3 +118,23 @@ def gunicorn_serving(*, workers: int = 2, threads: int = 8, log_path: Path) -> I
             yield url
         finally:
             stop(process)
+
+
+@contextlib.contextmanager
+def celery_worker(*, log_path: Path, **extra_env: str) -> Iterator[subprocess.Popen]:
+    """A real Celery worker on the test database, logging everything (DEBUG) to `log_path`."""
+    command = [
+        sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "threads", "--concurrency", "2",
+        "--without-mingle", "--without-gossip", "--loglevel", "DEBUG", "--hostname", f"h8-{free_port()}@%h",
+    ]  # fmt: skip
+    environment = child_environment(
+        CELERY_BROKER_URL=settings.CELERY_BROKER_URL, REDIS_URL=settings.REDIS_URL, LOG_LEVEL="DEBUG", **extra_env
+    )
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            yield process
+        finally:
+            stop(process)
