@@ -133,6 +133,8 @@ def demo_seed(
     summary.logins_file.write_text(
         "".join(f"{username} / {password}  ({role})\n" for username, password, role in summary.users)
     )
+    # run_tally starts `demo_settle` while this marker exists; it removes it when done.
+    (demo_dir / "settle.pending").touch()
     log(f"Wrote {len(specs)} gateway records to {summary.simulator_file}")
     return summary
 

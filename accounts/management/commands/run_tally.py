@@ -51,6 +51,9 @@ def tally_processes(*, port: int, simulator_port: int) -> dict[str, list[str]]:
         if simulator_data.exists():
             simulator += ["--data", str(simulator_data)]
         processes["simulator"] = simulator
+    if (demo_directory() / "settle.pending").exists():
+        # The demo's finance state is set once, after the first reconciliation of its data.
+        processes["demo"] = [python, manage, "demo_settle"]
     return processes
 
 
