@@ -6,28 +6,20 @@ serving Tally on the test database, and the connection settings child processes 
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import redis
 from django.conf import settings
 from django.db import connection
 
-ROOT = Path(__file__).resolve().parents[2]
+from bench.processes import free_port, running, wait_until_serving
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def test_database_url() -> str:
+def children_database_url() -> str:
     """The test database (the one pytest-django created), for processes started by a test."""
     database = connection.settings_dict
     host, port = database["HOST"] or "127.0.0.1", database["PORT"] or 5432
@@ -37,25 +29,12 @@ def test_database_url() -> str:
 def child_environment(**extra: str) -> dict[str, str]:
     return {
         **os.environ,
-        "DATABASE_URL": test_database_url(),
+        "DATABASE_URL": children_database_url(),
         "TALLY_SECRETS_KEY": ",".join(settings.TALLY_SECRETS_KEYS),
         "SECRET_KEY": settings.SECRET_KEY,
         "LOG_LEVEL": "WARNING",
         **extra,
     }
-
-
-def stop(process: subprocess.Popen, stop_signal: int = signal.SIGTERM) -> None:
-    """Stop a process started in its own session, and everything it started."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, stop_signal)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
 
 
 class PrivateRedis:
@@ -85,12 +64,15 @@ class PrivateRedis:
 
     def kill(self) -> None:
         """Crash it: SIGKILL, no chance to save or hand anything over."""
-        if self.process is not None:
-            stop(self.process, signal.SIGKILL)
+        self._signal(signal.SIGKILL)
 
     def stop(self) -> None:
-        if self.process is not None:
-            stop(self.process)
+        self._signal(signal.SIGTERM)
+
+    def _signal(self, stop_signal: int) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(stop_signal)
+            self.process.wait(timeout=20)
 
 
 @contextlib.contextmanager
@@ -101,23 +83,10 @@ def gunicorn_serving(*, workers: int = 2, threads: int = 8, log_path: Path) -> I
         sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
         "--threads", str(threads), "--worker-class", "gthread", "--timeout", "120", "--log-level", "warning",
     ]  # fmt: skip
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=child_environment(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
-            while True:
-                assert process.poll() is None, f"gunicorn exited:\n{log_path.read_text(errors='replace')[-3000:]}"
-                assert time.monotonic() < deadline, "gunicorn did not start"
-                with contextlib.suppress(httpx.TransportError):
-                    httpx.get(f"{url}/accounts/login/", timeout=2)
-                    break
-                time.sleep(0.2)
-            yield url
-        finally:
-            stop(process)
+    with running(command, environment=child_environment(), log_path=log_path) as process:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_serving(f"{url}/accounts/login/", process=process, log_path=log_path)
+        yield url
 
 
 @contextlib.contextmanager
@@ -130,11 +99,5 @@ def celery_worker(*, log_path: Path, **extra_env: str) -> Iterator[subprocess.Po
     environment = child_environment(
         CELERY_BROKER_URL=settings.CELERY_BROKER_URL, REDIS_URL=settings.REDIS_URL, LOG_LEVEL="DEBUG", **extra_env
     )
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        try:
-            yield process
-        finally:
-            stop(process)
+    with running(command, environment=environment, log_path=log_path) as process:
+        yield process
