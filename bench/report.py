@@ -1,0 +1,38 @@
+"""`python -m bench.report [results.json]`: a run's results as the Markdown table BENCHMARKS.md keeps."""
+
+import argparse
+import json
+from pathlib import Path
+
+from bench.environment import PROJECT_DIR
+
+
+def results_markdown(document: dict) -> str:
+    machine = document["machine"]
+    lines = [
+        f"Run of {document['started_at'][:16].replace('T', ' ')} UTC, scale {document['scale']}: "
+        f"{machine['cores']} cores, {machine['memory_gb']} GB memory, Python {machine['python']}, "
+        f"load average at start {' / '.join(str(value) for value in machine['load_average_at_start'])}; "
+        f"setup {document['setup_seconds']} s.",
+        "",
+        "| scenario | figure | limit | ratio | target | met? |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, scenario in document["scenarios"].items():
+        if scenario["error"]:
+            lines.append(f"| {name} | failed: {scenario['error'].splitlines()[0]} | | | | no |")
+        for check in scenario["checks"]:
+            ratio = "" if check["ratio"] is None else f"{check['ratio']:.2f}"
+            verdict = "yes" if check["met"] else "**no**"
+            lines.append(f"| {name} | {check['measure']} | {check['limit']} | {ratio} | {check['target']} | {verdict} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("path", type=Path, nargs="?", default=PROJECT_DIR / "var" / "bench" / "results.json")
+    print(results_markdown(json.loads(parser.parse_args().path.read_text())))
+
+
+if __name__ == "__main__":
+    main()
