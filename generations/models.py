@@ -34,10 +34,12 @@ class Generation(models.Model):
     """Our record of one call. This is the table that grows to hundreds of millions of rows:
     keep it narrow, and put everything the gateway says in GatewayRecord."""
 
-    gateway = models.ForeignKey(Gateway, on_delete=models.PROTECT, related_name="+")
+    # No single-column indexes on the foreign keys: the composite indexes below lead with them,
+    # and every extra index on this table slows ingest.
+    gateway = models.ForeignKey(Gateway, on_delete=models.PROTECT, related_name="+", db_index=False)
     external_id = models.CharField(max_length=255)
-    api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, related_name="generations")
-    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
+    api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, related_name="generations", db_index=False)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+", db_index=False)
     model = models.CharField(max_length=200)
     created_at = models.DateTimeField()
     tokens_prompt = models.PositiveIntegerField()
@@ -118,8 +120,8 @@ class DailySpend(models.Model):
     generations it sums (see generations/rollups.py), so pages and invoices never scan
     raw generations."""
 
-    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+", db_index=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
     model = models.CharField(max_length=200)
     generations = models.BigIntegerField(default=0)

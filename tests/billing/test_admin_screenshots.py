@@ -23,7 +23,7 @@ from tests.billing.invoice_helpers import (
 )
 from tests.conftest import CHROMIUM
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 SHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 CHROMIUM_ARGS = [
     "--headless",

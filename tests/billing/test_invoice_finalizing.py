@@ -121,7 +121,7 @@ def test_numbers_follow_each_other_without_gaps_after_a_refusal():
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_concurrent_finalizations_get_consecutive_numbers():
     finance = make_finance_user()
     invoices = []
