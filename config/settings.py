@@ -182,6 +182,8 @@ AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = envint("AXES_COOLOFF_MINUTES", 15) / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Invalid API tokens from one address (within 10 minutes) before it is refused token auth.
+TALLY_TOKEN_FAILURES_ALLOWED = envint("TALLY_TOKEN_FAILURES_ALLOWED", 20)
 
 # Celery: Redis when configured, otherwise kombu's filesystem transport under var/.
 REDIS_URL = os.environ.get("REDIS_URL", "")
