@@ -229,7 +229,7 @@ def visible_discrepancies(user) -> QuerySet[Discrepancy]:
     queryset = Discrepancy.objects.select_related(
         "generation__gateway", "generation__api_key", "generation__team", "status_changed_by"
     )
-    return restrict_to_visible_teams(queryset, user, team_id_field="generation__team_id")
+    return restrict_to_visible_teams(queryset, user, team_id_field="team_id")
 
 
 class DiscrepancyListView(generics.ListAPIView):
@@ -245,8 +245,8 @@ class DiscrepancyListView(generics.ListAPIView):
             {
                 "generation__gateway__slug": text_param(request, "gateway"),
                 "generation__external_id": text_param(request, "generation"),
-                "generation__api_key__slug": text_param(request, "api_key"),
-                "generation__team__slug": text_param(request, "team"),
+                "api_key__slug": text_param(request, "api_key"),
+                "team__slug": text_param(request, "team"),
                 "kind": choice_param(request, "kind", DiscrepancyKind.values),
                 "severity": choice_param(request, "severity", Severity.values),
                 "status": choice_param(request, "status", DiscrepancyStatus.values),

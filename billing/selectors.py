@@ -8,7 +8,7 @@ from django.db.models import Count, Prefetch, Q, Sum
 from django.db.models.functions import Coalesce
 
 from accounts.models import ApiKey, Team
-from billing.models import Discrepancy, DiscrepancyStatus, Severity
+from billing.models import OPEN_STATUSES, Discrepancy, Severity
 from generations.models import DailySpend, Generation
 
 ZERO = Decimal(0)
@@ -104,13 +104,13 @@ def team_spend_by_key(*, team: Team, start: date, end: date) -> dict[int, SpendR
 
 
 def open_discrepancy_counts_by_key(*, team: Team) -> dict[int, int]:
-    open_statuses = [DiscrepancyStatus.OPEN, DiscrepancyStatus.ACKNOWLEDGED]
+    """Open error-level discrepancies per key id of a team (served by discrepancy_open_team_key)."""
     rows = (
-        Discrepancy.objects.filter(generation__team=team, status__in=open_statuses)
-        .values("generation__api_key_id")
+        Discrepancy.objects.filter(team=team, status__in=OPEN_STATUSES)
+        .values("api_key_id")
         .annotate(count=Count("id", filter=Q(severity="error")))
     )
-    return {row["generation__api_key_id"]: row["count"] for row in rows}
+    return {row["api_key_id"]: row["count"] for row in rows}
 
 
 def team_spend_total(*, team: Team, start: date, end: date) -> SpendRow:
