@@ -72,6 +72,12 @@ def model_prices(index: int) -> dict[str, Decimal]:
     }
 
 
+def sample_tokens(number: int) -> tuple[int, int]:
+    """Prompt and completion tokens of the number-th generated call: varied, deterministic
+    (the month's data set uses the same formulas in SQL)."""
+    return 50 + (number * 7919) % 3000, 10 + (number * 104729) % 1200
+
+
 @transaction.atomic
 def world_ensure(*, scale: Scale) -> World:
     """Create whatever of the benchmark's world is missing, and return all of it."""

@@ -21,7 +21,7 @@ from bench.processes import free_port, log_tail, running, wait_until_serving
 from bench.results import Check, ScenarioResult
 from bench.scenarios.context import ScenarioContext
 from bench.simulated import list_cost
-from bench.world import KeyRef, model_prices
+from bench.world import KeyRef, model_prices, sample_tokens
 
 TARGET_SHARE = 0.30
 INGEST_PATH = "/api/v1/generations/"
@@ -42,7 +42,7 @@ def ingest_records(context: ScenarioContext, count: int, *, prefix: str) -> list
     for number in range(count):
         key = keys[number % len(keys)]
         model_index = (number * 7) % len(models)
-        prompt, completion = 50 + (number * 7919) % 3000, 10 + (number * 104729) % 1200
+        prompt, completion = sample_tokens(number)
         cost = list_cost(prompt=prompt, completion=completion, prices=model_prices(model_index))
         records.append(
             {

@@ -28,7 +28,7 @@ from bench.processes import ProcessTreeSampler, free_port, log_tail, running, wa
 from bench.results import Check, ScenarioResult
 from bench.scenarios.context import ScenarioContext
 from bench.simulated import list_cost, record_spec, specs_jsonl
-from bench.world import model_prices
+from bench.world import model_prices, sample_tokens
 from generations.models import Generation, GenerationState
 from generations.rollups import rollup_generations_added
 
@@ -177,7 +177,7 @@ def _create_pending(context: ScenarioContext) -> list[Generation]:
     for number in range(scale.reconcile_generations):
         key = world.reconcile_keys[number % len(world.reconcile_keys)]
         model_index = (number * 11) % len(world.models)
-        prompt, completion = 50 + (number * 7919) % 3000, 10 + (number * 104729) % 1200
+        prompt, completion = sample_tokens(number)
         generations.append(
             Generation(
                 gateway_id=key.gateway_id,
