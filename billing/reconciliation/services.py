@@ -9,9 +9,11 @@ and roll-ups move only for the rows whose state actually changed.
 """
 
 import logging
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from django.core.mail import mail_admins
 from django.db import transaction
@@ -45,20 +47,36 @@ FOUND_AGAIN_NOTE = "Found again on re-check."
 RETRIED = "retried"
 RELEASED = "released"
 SKIPPED = "skipped"
+# Generation.attempts is a PositiveSmallIntegerField.
+MAX_ATTEMPTS = 32767
+DISCREPANCY_FINDING_FIELDS = ["severity", "expected", "actual", "delta", "detail", "updated_at"]
 
 
 class PriceBook:
-    """List prices of one gateway, looked up once per (model, day) within a batch."""
+    """List prices of one gateway by (model, day), loaded for a whole batch in one query
+    (`preload`), or one model at a time for models the batch did not foresee."""
 
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
-        self._prices: dict[tuple[str, date], ListPrice | None] = {}
+        # Each model's prices, latest valid_from first.
+        self._history: dict[str, list[ModelPrice]] = {}
+
+    def preload(self, *, models: Iterable[str], until: date) -> None:
+        """Load the prices of `models` in force on any day up to `until`, in one query."""
+        wanted = {model for model in models if model not in self._history}
+        if not wanted:
+            return
+        for model in wanted:
+            self._history[model] = []
+        rows = ModelPrice.objects.filter(gateway=self.gateway, model__in=wanted, valid_from__lte=until)
+        for row in rows.order_by("model", "-valid_from"):
+            self._history[row.model].append(row)
 
     def price(self, model: str, on: date) -> ListPrice | None:
-        if (model, on) not in self._prices:
-            found = ModelPrice.objects.in_force(gateway=self.gateway, model=model, on=on)
-            self._prices[(model, on)] = ListPrice.of(found) if found else None
-        return self._prices[(model, on)]
+        if model not in self._history:
+            self._history[model] = list(ModelPrice.objects.filter(gateway=self.gateway, model=model).order_by("-valid_from"))
+        found = next((row for row in self._history[model] if row.valid_from <= on), None)
+        return ListPrice.of(found) if found else None
 
     def prices_for(self, generation: Generation, record: GatewayGenerationRecord) -> Prices:
         on = generation.created_at.date()
@@ -70,162 +88,255 @@ class PriceBook:
         return Prices(requested=requested, served=served)
 
 
+def _models_to_price(generations: list[Generation], outcomes: list[LookupOutcome]) -> set[str]:
+    models = {generation.model for generation in generations}
+    for outcome in outcomes:
+        if isinstance(outcome, GatewayGenerationRecord) and outcome.served_model:
+            models.update((outcome.served_model, rules.normalise_model_slug(outcome.served_model)))
+    return models
+
+
+@dataclass(frozen=True)
+class Settle:
+    """Decided: the generation's final state, its findings and what the gateway said."""
+
+    state: str
+    findings: list[Finding]
+    record: GatewayGenerationRecord | None = None
+    charged_cost: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Count the attempt and look the generation up again at `when`."""
+
+    when: datetime
+
+
+@dataclass(frozen=True)
+class Release:
+    """Give the generation back without counting an attempt (its gateway or key is paused)."""
+
+
+Decision = Settle | Retry | Release
+
+
 def generations_reconcile(*, claim: Claim) -> Counter:
-    """Look up a claim's generations and apply each outcome. Returns what happened, counted by
-    the generation's new state, or retried / released (gateway or key paused) / skipped (no
-    longer this claim's)."""
+    """Look up a claim's generations and apply the outcomes, in one transaction for the batch.
+    Returns what happened, counted by the generation's new state, or retried / released
+    (gateway or key paused) / skipped (no longer this claim's)."""
     gateway = Gateway.objects.get(pk=claim.gateway_id)
     generations = generations_of_claim(claim=claim)
-    done: Counter = Counter()
     if gateway.paused_at is not None:
-        for generation in generations:
-            done[_release(generation=generation, leased_until=claim.leased_until)] += 1
-        return done
+        return decisions_apply(decisions=[(generation, Release()) for generation in generations], leased_until=claim.leased_until)
     ready = [generation for generation in generations if generation.api_key.paused_at is None]
-    for generation in generations:
-        if generation.api_key.paused_at is not None:
-            done[_release(generation=generation, leased_until=claim.leased_until)] += 1
-    if not ready:
-        return done
-    outcomes = lookups_run(gateway=gateway, requests=lookup_requests_for(gateway=gateway, generations=ready))
-    prices = PriceBook(gateway)
-    for generation, outcome in zip(ready, outcomes, strict=True):
-        try:
-            result = generation_apply_outcome(
-                generation=generation, outcome=outcome, leased_until=claim.leased_until, prices=prices
-            )
-        except Exception:
-            # One generation the database refuses (e.g. an absurd amount) must not sink the batch.
-            logger.exception("Could not apply the lookup of generation %s; retrying later.", generation.pk)
-            result = _retry(generation=generation, leased_until=claim.leased_until, when=_backoff(generation))
-        done[result] += 1
-    return done
+    decisions: list[tuple[Generation, Decision]] = [
+        (generation, Release()) for generation in generations if generation.api_key.paused_at is not None
+    ]
+    if ready:
+        outcomes = lookups_run(gateway=gateway, requests=lookup_requests_for(gateway=gateway, generations=ready))
+        prices = PriceBook(gateway)
+        prices.preload(
+            models=_models_to_price(ready, outcomes), until=max(generation.created_at.date() for generation in ready)
+        )
+        now = timezone.now()
+        decisions.extend(
+            (generation, _decide_safely(generation=generation, outcome=outcome, prices=prices, now=now))
+            for generation, outcome in zip(ready, outcomes, strict=True)
+        )
+    return decisions_apply(decisions=decisions, leased_until=claim.leased_until)
 
 
 def generation_apply_outcome(
     *, generation: Generation, outcome: LookupOutcome, leased_until: datetime, prices: PriceBook, now: datetime | None = None
 ) -> str:
     """Apply one lookup outcome to a generation leased until `leased_until`: verify or dispute it
-    on a record, declare it missing or expired, pause the gateway or key, or schedule a retry."""
+    on a record, declare it missing or expired, pause the gateway or key, or schedule a retry.
+    Returns what happened (the new state, retried, released or skipped)."""
     now = now or timezone.now()
+    decision = generation_decide(generation=generation, outcome=outcome, prices=prices, now=now)
+    [(result, _)] = decisions_apply(decisions=[(generation, decision)], leased_until=leased_until, now=now).items()
+    return result
+
+
+def _decide_safely(*, generation: Generation, outcome: LookupOutcome, prices: PriceBook, now: datetime) -> Decision:
+    try:
+        return generation_decide(generation=generation, outcome=outcome, prices=prices, now=now)
+    except Exception:
+        # One generation the rules cannot read must not sink the batch.
+        logger.exception("Could not apply the lookup of generation %s; retrying later.", generation.pk)
+        return Retry(when=_backoff(generation, now=now))
+
+
+def generation_decide(*, generation: Generation, outcome: LookupOutcome, prices: PriceBook, now: datetime) -> Decision:
+    """What one lookup outcome means for a generation. Writes nothing but the pause of a
+    gateway (402, refused lookup credential) or key (401)."""
     gateway = generation.gateway
     if isinstance(outcome, GatewayGenerationRecord):
-        return _settle_with_record(generation=generation, record=outcome, leased_until=leased_until, prices=prices, now=now)
+        case = rules.Case(
+            ours=OurGeneration.of(generation),
+            record=outcome,
+            prices=prices.prices_for(generation, outcome),
+            tolerance=Tolerance.of(gateway),
+            discount=gateway.discount,
+        )
+        findings = rules.findings_for(case)
+        return Settle(state=rules.verdict(findings), findings=findings, record=outcome, charged_cost=case.charged)
     if isinstance(outcome, PaymentRequired):
         gateway_pause(gateway=gateway, reason=f"Payment required (402): {outcome}", now=now)
-        return _release(generation=generation, leased_until=leased_until)
+        return Release()
     if isinstance(outcome, Unauthorised):
         if gateway.lookup_secret_encrypted:
             gateway_pause(gateway=gateway, reason=f"Lookup credential refused: {outcome}", now=now)
         else:
             api_key_pause(api_key=generation.api_key, reason=f"Key refused by the gateway: {outcome}", now=now)
-        return _release(generation=generation, leased_until=leased_until)
+        return Release()
     expired = rules.expired_unverified(created_at=generation.created_at, now=now, retention_days=gateway.retention_days)
     if expired:
-        return _settle(generation=generation, leased_until=leased_until, state=GenerationState.EXPIRED, findings=[expired], now=now)
+        return Settle(state=GenerationState.EXPIRED, findings=[expired])
     if isinstance(outcome, NotFound):
         missing = rules.missing_upstream(created_at=generation.created_at, now=now, grace_seconds=gateway.grace_seconds)
         if missing:
-            return _settle(
-                generation=generation, leased_until=leased_until, state=GenerationState.MISSING, findings=[missing], now=now
-            )
+            return Settle(state=GenerationState.MISSING, findings=[missing])
         grace_ends_at = generation.created_at + timedelta(seconds=gateway.grace_seconds)
-        when = next_attempt_after_not_found(now=now, attempts=generation.attempts + 1, grace_ends_at=grace_ends_at)
-        return _retry(generation=generation, leased_until=leased_until, when=when)
+        return Retry(when=next_attempt_after_not_found(now=now, attempts=generation.attempts + 1, grace_ends_at=grace_ends_at))
     retry_after = outcome.retry_after if isinstance(outcome, RateLimited) else None
     if isinstance(outcome, GatewayError):
         logger.info("Lookup of %s failed (%s); retrying later.", generation, outcome)
-    return _retry(generation=generation, leased_until=leased_until, when=_backoff(generation, now=now, retry_after=retry_after))
+    return Retry(when=_backoff(generation, now=now, retry_after=retry_after))
 
 
-def _settle_with_record(
-    *, generation: Generation, record: GatewayGenerationRecord, leased_until: datetime, prices: PriceBook, now: datetime
-) -> str:
-    case = rules.Case(
-        ours=OurGeneration.of(generation),
-        record=record,
-        prices=prices.prices_for(generation, record),
-        tolerance=Tolerance.of(generation.gateway),
-        discount=generation.gateway.discount,
+def decisions_apply(
+    *, decisions: list[tuple[Generation, Decision]], leased_until: datetime, now: datetime | None = None
+) -> Counter:
+    """Write a batch's decisions in one transaction. If the database refuses the batch (e.g. an
+    absurd amount in one record), each generation is written on its own, and one that is still
+    refused is retried later, so one bad generation cannot sink the others."""
+    now = now or timezone.now()
+    if not decisions:
+        return Counter()
+    try:
+        with transaction.atomic():
+            return _write(decisions=decisions, leased_until=leased_until, now=now)
+    except Exception:
+        if len(decisions) == 1:
+            generation, decision = decisions[0]
+            if isinstance(decision, Retry | Release):
+                raise
+            logger.exception("Could not apply the lookup of generation %s; retrying later.", generation.pk)
+            return decisions_apply(decisions=[(generation, Retry(when=_backoff(generation, now=now)))], leased_until=leased_until, now=now)
+        logger.exception("Could not apply a batch of %s lookups at once; applying them one by one.", len(decisions))
+    done: Counter = Counter()
+    for decision in decisions:
+        done.update(decisions_apply(decisions=[decision], leased_until=leased_until, now=now))
+    return done
+
+
+def _write(*, decisions: list[tuple[Generation, Decision]], leased_until: datetime, now: datetime) -> Counter:
+    """Lock the batch's rows still pending under this lease (in primary key order, so racing
+    workers lock in the same order), then write records, discrepancies, generations and
+    roll-ups with a few statements for the whole batch."""
+    decided = {generation.pk: decision for generation, decision in decisions}
+    locked = list(
+        Generation.objects.select_for_update()
+        .filter(pk__in=list(decided), state=GenerationState.PENDING, next_attempt_at=leased_until)
+        .order_by("pk")
     )
-    findings = rules.findings_for(case)
-    return _settle(
-        generation=generation,
-        leased_until=leased_until,
-        state=rules.verdict(findings),
-        findings=findings,
-        now=now,
-        record=record,
-        charged_cost=case.charged,
-    )
-
-
-def _settle(
-    *,
-    generation: Generation,
-    leased_until: datetime,
-    state: str,
-    findings: list[Finding],
-    now: datetime,
-    record: GatewayGenerationRecord | None = None,
-    charged_cost=None,
-) -> str:
-    """Write the result of a check, once: only if the generation is still pending under this lease."""
-    with transaction.atomic():
-        locked = (
-            Generation.objects.select_for_update()
-            .filter(pk=generation.pk, state=GenerationState.PENDING, next_attempt_at=leased_until)
-            .first()
-        )
-        if locked is None:
-            return SKIPPED
-        before = SpendFacts.of(locked)
-        if record is not None:
-            GatewayRecord.objects.update_or_create(generation=locked, defaults=_record_fields(record, now))
-        discrepancies_upsert(generation=locked, findings=findings, now=now, resolve_absent=record is not None)
-        locked.state = state
-        locked.charged_cost = charged_cost
-        locked.attempts = min(locked.attempts + 1, 32767)
-        locked.next_attempt_at = None
-        locked.reconciled_at = now
-        locked.save(update_fields=["state", "charged_cost", "attempts", "next_attempt_at", "reconciled_at"])
-        rollup_generations_changed([(before, SpendFacts.of(locked))])
-    return state
-
-
-def discrepancies_upsert(*, generation: Generation, findings: list[Finding], now: datetime, resolve_absent: bool) -> None:
-    """One discrepancy per (generation, kind): new findings are opened, known ones updated, and,
-    when `resolve_absent` (the gateway's record was read), open findings that are no longer
-    found are resolved with a note, never deleted. A finding we resolved that comes back is
-    reopened; one finance settled by hand stays as they left it."""
-    existing = {discrepancy.kind: discrepancy for discrepancy in Discrepancy.objects.filter(generation=generation)}
-    found = {finding.kind for finding in findings}
-    for finding in findings:
-        values = {
-            "severity": finding.severity,
-            "expected": finding.expected,
-            "actual": finding.actual,
-            "delta": finding.delta,
-            "detail": finding.detail,
-            "updated_at": now,
-        }
-        discrepancy = existing.get(finding.kind)
-        if discrepancy is None:
-            discrepancy = Discrepancy.objects.create(generation=generation, kind=finding.kind, created_at=now, **values)
-            DiscrepancyEvent.objects.create(
-                discrepancy=discrepancy, at=now, to_status=DiscrepancyStatus.OPEN, note="Found by reconciliation."
-            )
+    done: Counter = Counter()
+    changed: list[Generation] = []
+    settled: list[tuple[Generation, Settle]] = []
+    rollup_changes: list[tuple[SpendFacts, SpendFacts]] = []
+    for generation in locked:
+        decision = decided[generation.pk]
+        if isinstance(decision, Retry) and generation.attempts >= MAX_ATTEMPTS:
             continue
-        Discrepancy.objects.filter(pk=discrepancy.pk).update(**values)
-        if discrepancy.status == DiscrepancyStatus.RESOLVED and discrepancy.status_changed_by_id is None and (
-            discrepancy.status_reason == GONE_NOTE
-        ):
-            discrepancy_change_status(discrepancy=discrepancy, to_status=DiscrepancyStatus.OPEN, by=None, reason=FOUND_AGAIN_NOTE)
-    if not resolve_absent:
+        before = SpendFacts.of(generation)
+        if isinstance(decision, Settle):
+            generation.state = decision.state
+            generation.charged_cost = decision.charged_cost
+            generation.attempts = min(generation.attempts + 1, MAX_ATTEMPTS)
+            generation.next_attempt_at = None
+            generation.reconciled_at = now
+            settled.append((generation, decision))
+            rollup_changes.append((before, SpendFacts.of(generation)))
+            done[decision.state] += 1
+        elif isinstance(decision, Retry):
+            generation.attempts += 1
+            generation.next_attempt_at = decision.when
+            done[RETRIED] += 1
+        else:
+            generation.next_attempt_at = now
+            done[RELEASED] += 1
+        changed.append(generation)
+    if len(decisions) > len(changed):
+        done[SKIPPED] += len(decisions) - len(changed)
+    records = [
+        GatewayRecord(generation_id=generation.pk, **_record_fields(decision.record, now))
+        for generation, decision in settled
+        if decision.record is not None
+    ]
+    if records:
+        GatewayRecord.objects.bulk_create(
+            records, update_conflicts=True, unique_fields=["generation"], update_fields=RECORD_FIELDS
+        )
+    discrepancies_upsert(settled=settled, now=now)
+    Generation.objects.bulk_update(changed, fields=["state", "charged_cost", "attempts", "next_attempt_at", "reconciled_at"])
+    rollup_generations_changed(rollup_changes)
+    return done
+
+
+def discrepancies_upsert(*, settled: list[tuple[Generation, Settle]], now: datetime) -> None:
+    """One discrepancy per (generation, kind): new findings are opened, known ones updated, and,
+    when the gateway's record was read, open findings that are no longer found are resolved
+    with a note, never deleted. A finding we resolved that comes back is reopened; one finance
+    settled by hand stays as they left it. A few statements for the whole batch; status changes
+    (rare: re-checks) go through discrepancy_change_status, which records their history."""
+    if not settled:
         return
-    for kind, discrepancy in existing.items():
-        if kind not in found and discrepancy.status in (DiscrepancyStatus.OPEN, DiscrepancyStatus.ACKNOWLEDGED):
-            discrepancy_change_status(discrepancy=discrepancy, to_status=DiscrepancyStatus.RESOLVED, by=None, reason=GONE_NOTE)
+    existing: dict[int, dict[str, Discrepancy]] = defaultdict(dict)
+    for discrepancy in Discrepancy.objects.filter(generation_id__in=[generation.pk for generation, _ in settled]):
+        existing[discrepancy.generation_id][discrepancy.kind] = discrepancy
+    created: list[Discrepancy] = []
+    updated: list[Discrepancy] = []
+    status_changes: list[tuple[Discrepancy, str, str]] = []
+    for generation, decision in settled:
+        known = existing.get(generation.pk, {})
+        for finding in decision.findings:
+            values = {
+                "severity": finding.severity,
+                "expected": finding.expected,
+                "actual": finding.actual,
+                "delta": finding.delta,
+                "detail": finding.detail,
+                "updated_at": now,
+            }
+            discrepancy = known.get(finding.kind)
+            if discrepancy is None:
+                created.append(Discrepancy(generation_id=generation.pk, kind=finding.kind, created_at=now, **values))
+                continue
+            for name, value in values.items():
+                setattr(discrepancy, name, value)
+            updated.append(discrepancy)
+            if discrepancy.status == DiscrepancyStatus.RESOLVED and discrepancy.status_changed_by_id is None and (
+                discrepancy.status_reason == GONE_NOTE
+            ):
+                status_changes.append((discrepancy, DiscrepancyStatus.OPEN, FOUND_AGAIN_NOTE))
+        if decision.record is None:
+            continue
+        found = {finding.kind for finding in decision.findings}
+        for kind, discrepancy in known.items():
+            if kind not in found and discrepancy.status in (DiscrepancyStatus.OPEN, DiscrepancyStatus.ACKNOWLEDGED):
+                status_changes.append((discrepancy, DiscrepancyStatus.RESOLVED, GONE_NOTE))
+    if created:
+        Discrepancy.objects.bulk_create(created)
+        DiscrepancyEvent.objects.bulk_create(
+            DiscrepancyEvent(discrepancy=discrepancy, at=now, to_status=DiscrepancyStatus.OPEN, note="Found by reconciliation.")
+            for discrepancy in created
+        )
+    if updated:
+        Discrepancy.objects.bulk_update(updated, fields=DISCREPANCY_FINDING_FIELDS)
+    for discrepancy, to_status, reason in status_changes:
+        discrepancy_change_status(discrepancy=discrepancy, to_status=to_status, by=None, reason=reason)
 
 
 def _record_fields(record: GatewayGenerationRecord, now: datetime) -> dict:
@@ -254,25 +365,12 @@ def _record_fields(record: GatewayGenerationRecord, now: datetime) -> dict:
     }
 
 
+# Every field of a GatewayRecord but its key: what a second lookup of a generation overwrites.
+RECORD_FIELDS = [field.name for field in GatewayRecord._meta.concrete_fields if not field.primary_key]
+
+
 def _backoff(generation: Generation, *, now: datetime | None = None, retry_after: float | None = None) -> datetime:
     return next_attempt_after_failure(now=now or timezone.now(), attempts=generation.attempts + 1, retry_after=retry_after)
-
-
-def _retry(*, generation: Generation, leased_until: datetime, when: datetime) -> str:
-    """Count the attempt and come back at `when`: only if this lease still holds the generation."""
-    updated = Generation.objects.filter(
-        pk=generation.pk, state=GenerationState.PENDING, next_attempt_at=leased_until, attempts__lt=32767
-    ).update(attempts=F("attempts") + 1, next_attempt_at=when)
-    return RETRIED if updated else SKIPPED
-
-
-def _release(*, generation: Generation, leased_until: datetime) -> str:
-    """Give a generation back without counting an attempt: due again as soon as its gateway or
-    key is unpaused (the sweep skips paused ones)."""
-    updated = Generation.objects.filter(
-        pk=generation.pk, state=GenerationState.PENDING, next_attempt_at=leased_until
-    ).update(next_attempt_at=timezone.now())
-    return RELEASED if updated else SKIPPED
 
 
 def gateway_pause(*, gateway: Gateway, reason: str, now: datetime) -> bool:
