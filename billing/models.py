@@ -128,11 +128,7 @@ class Discrepancy(models.Model):
         indexes = [
             models.Index(fields=["status", "kind"], name="discrepancy_status_kind"),
             models.Index(fields=["created_at"], name="discrepancy_created"),
-            models.Index(
-                fields=["team", "api_key"],
-                condition=Q(status__in=["open", "acknowledged"]),
-                name="discrepancy_open_team_key",
-            ),
+            models.Index(fields=["team", "status", "api_key"], name="discrepancy_team_status_key"),
         ]
 
     objects = DiscrepancyQuerySet.as_manager()

@@ -104,7 +104,7 @@ def team_spend_by_key(*, team: Team, start: date, end: date) -> dict[int, SpendR
 
 
 def open_discrepancy_counts_by_key(*, team: Team) -> dict[int, int]:
-    """Open error-level discrepancies per key id of a team (served by discrepancy_open_team_key)."""
+    """Open error-level discrepancies per key id of a team (served by discrepancy_team_status_key)."""
     rows = (
         Discrepancy.objects.filter(team=team, status__in=OPEN_STATUSES)
         .values("api_key_id")

@@ -60,18 +60,19 @@ def adjustments_for_draft(*, invoice: Invoice) -> list[Adjustment]:
         .exclude(pk=invoice.pk)
         .values_list("period", flat=True)
     )
+    # Start from the team's settled error findings (index discrepancy_team_status_key), never
+    # from the team's generations: a month of those is millions of rows.
+    settled_generation_ids = Discrepancy.objects.filter(
+        team=team, status__in=SETTLED_STATUSES, severity=Severity.ERROR
+    ).values("generation_id")
     candidates = (
         Discrepancy.objects.filter(
-            generation__team=team,
+            generation_id__in=settled_generation_ids,
             generation__created_at__lt=end,
             severity=Severity.ERROR,
         )
         .exclude(generation__state=GenerationState.VERIFIED)
-        .filter(
-            generation__discrepancies__severity=Severity.ERROR, generation__discrepancies__status__in=SETTLED_STATUSES
-        )
         .select_related("generation", "generation__api_key", "adjustment_line")
-        .distinct()
         .order_by("generation_id", "status_changed_at", "id")
     )
     by_generation: dict[int, list[Discrepancy]] = {}

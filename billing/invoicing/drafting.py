@@ -1,5 +1,7 @@
 """Drafting invoices from the daily spend roll-ups (never from raw generations)."""
 
+from collections import defaultdict
+from dataclasses import replace
 from datetime import date
 
 from django.db import transaction
@@ -11,6 +13,7 @@ from billing.invoicing.periods import period_next, period_of
 from billing.invoicing.rounding import ZERO_CENTS, money_round, money_sum
 from billing.invoicing.spend import spend_rows_by
 from billing.models import Invoice, InvoiceLine, InvoiceStatus
+from billing.selectors import SpendRow
 from generations.models import DailySpend
 
 
@@ -18,11 +21,12 @@ class InvoiceStateError(ValueError):
     """The invoice is not in a state that allows this action; the message says why."""
 
 
-def invoice_draft(*, team: Team, period: date) -> Invoice:
+def invoice_draft(*, team: Team, period: date, usage: list[SpendRow] | None = None) -> Invoice:
     """Create or rebuild the team's draft invoice for a month and return it.
 
     Usage lines come from the roll-ups per (api key, model): the amount is the charged cost of
-    verified generations plus the recorded cost of the others (SpendRow.amount). Adjustment lines
+    verified generations plus the recorded cost of the others (SpendRow.amount). `usage` is
+    those rows when the caller has already read them (a whole period at once). Adjustment lines
     come from billing.invoicing.adjustments. A finalized invoice for the period is returned as it
     is: it never changes.
     """
@@ -35,7 +39,9 @@ def invoice_draft(*, team: Team, period: date) -> Invoice:
         if invoice is None:
             invoice = Invoice.objects.create(team=team, period=period)
         invoice.lines.all().delete()
-        lines = _usage_lines(invoice) + _adjustment_lines(invoice)
+        if usage is None:
+            usage = _usage_rows(team=team, period=period)
+        lines = _usage_lines(invoice, usage) + _adjustment_lines(invoice)
         InvoiceLine.objects.bulk_create(lines)
         _set_totals(invoice, lines, markup_fraction=team.invoice_markup)
         invoice.drafted_at = timezone.now()
@@ -50,11 +56,23 @@ def invoice_redraft(*, invoice: Invoice) -> Invoice:
     return invoice_draft(team=invoice.team, period=invoice.period)
 
 
-def _usage_lines(invoice: Invoice) -> list[InvoiceLine]:
-    rows = spend_rows_by(
-        DailySpend.objects.filter(team=invoice.team, day__gte=invoice.period, day__lt=period_next(invoice.period)),
-        ("api_key_id", "model"),
-    )
+def _usage_rows(*, team: Team, period: date) -> list[SpendRow]:
+    """The team's spend in the month per (api key id, model)."""
+    month = DailySpend.objects.filter(team=team, day__gte=period, day__lt=period_next(period))
+    return spend_rows_by(month, ("api_key_id", "model"))
+
+
+def _usage_rows_by_team(*, period: date) -> dict[int, list[SpendRow]]:
+    """Every team's spend in the month per (api key id, model), read in one grouped query."""
+    month = DailySpend.objects.filter(day__gte=period, day__lt=period_next(period))
+    by_team: dict[int, list[SpendRow]] = defaultdict(list)
+    for row in spend_rows_by(month, ("team_id", "api_key_id", "model")):
+        team_id, api_key_id, model = row.key
+        by_team[team_id].append(replace(row, key=(api_key_id, model)))
+    return by_team
+
+
+def _usage_lines(invoice: Invoice, rows: list[SpendRow]) -> list[InvoiceLine]:
     keys = ApiKey.objects.in_bulk({api_key_id for api_key_id, _ in (row.key for row in rows)})
     lines = []
     for row in rows:
@@ -105,8 +123,15 @@ def _set_totals(invoice: Invoice, lines: list[InvoiceLine], *, markup_fraction) 
 
 
 def invoices_draft_period(*, period: date) -> list[Invoice]:
-    """Draft (or redraft) every team's invoice for a month; finalized ones are left alone."""
-    return [invoice_draft(team=team, period=period) for team in Team.objects.order_by("pk")]
+    """Draft (or redraft) every team's invoice for a month; finalized ones are left alone.
+
+    The month's roll-ups are read once for all teams: one scan instead of one per team."""
+    period = period_of(period)
+    usage = _usage_rows_by_team(period=period)
+    return [
+        invoice_draft(team=team, period=period, usage=usage.get(team.pk, []))
+        for team in Team.objects.order_by("pk")
+    ]
 
 
 def invoices_redraft_open() -> int:

@@ -56,10 +56,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="discrepancy",
-            index=models.Index(
-                condition=models.Q(("status__in", ["open", "acknowledged"])),
-                fields=["team", "api_key"],
-                name="discrepancy_open_team_key",
-            ),
+            index=models.Index(fields=["team", "status", "api_key"], name="discrepancy_team_status_key"),
         ),
     ]
