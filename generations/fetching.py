@@ -85,18 +85,25 @@ def _claim_gateway(*, gateway_id: int, now: datetime, limit: int, size: int) -> 
     ]
 
 
-def generations_of_claim(*, claim: Claim) -> list[Generation]:
-    """The claim's generations that are still pending and still carry its lease."""
-    return list(
+def generations_of_claim(*, claim: Claim, gateway: Gateway | None = None) -> list[Generation]:
+    """The claim's generations that are still pending and still carry its lease, with their
+    keys and gateway. Given the claim's `gateway`, they all share that object instead of
+    loading a copy each."""
+    related = ("api_key",) if gateway is not None else ("api_key", "gateway")
+    generations = list(
         Generation.objects.filter(
             pk__in=claim.generation_ids,
             gateway_id=claim.gateway_id,
             state=GenerationState.PENDING,
             next_attempt_at=claim.leased_until,
         )
-        .select_related("api_key", "gateway")
+        .select_related(*related)
         .order_by("pk")
     )
+    if gateway is not None:
+        for generation in generations:
+            generation.gateway = gateway
+    return generations
 
 
 def lookup_requests_for(*, gateway: Gateway, generations: list[Generation]) -> list[LookupRequest]:

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.mail import mail_admins
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -49,6 +49,8 @@ RELEASED = "released"
 SKIPPED = "skipped"
 # Generation.attempts is a PositiveSmallIntegerField.
 MAX_ATTEMPTS = 32767
+FOUND_NOTE = "Found by reconciliation."
+GENERATION_FIELDS = ["state", "charged_cost", "attempts", "next_attempt_at", "reconciled_at"]
 DISCREPANCY_FINDING_FIELDS = ["severity", "expected", "actual", "delta", "detail", "updated_at"]
 
 
@@ -74,7 +76,8 @@ class PriceBook:
 
     def price(self, model: str, on: date) -> ListPrice | None:
         if model not in self._history:
-            self._history[model] = list(ModelPrice.objects.filter(gateway=self.gateway, model=model).order_by("-valid_from"))
+            rows = ModelPrice.objects.filter(gateway=self.gateway, model=model).order_by("-valid_from")
+            self._history[model] = list(rows)
         found = next((row for row in self._history[model] if row.valid_from <= on), None)
         return ListPrice.of(found) if found else None
 
@@ -126,9 +129,10 @@ def generations_reconcile(*, claim: Claim) -> Counter:
     Returns what happened, counted by the generation's new state, or retried / released
     (gateway or key paused) / skipped (no longer this claim's)."""
     gateway = Gateway.objects.get(pk=claim.gateway_id)
-    generations = generations_of_claim(claim=claim)
+    generations = generations_of_claim(claim=claim, gateway=gateway)
     if gateway.paused_at is not None:
-        return decisions_apply(decisions=[(generation, Release()) for generation in generations], leased_until=claim.leased_until)
+        released = [(generation, Release()) for generation in generations]
+        return decisions_apply(decisions=released, leased_until=claim.leased_until)
     ready = [generation for generation in generations if generation.api_key.paused_at is None]
     decisions: list[tuple[Generation, Decision]] = [
         (generation, Release()) for generation in generations if generation.api_key.paused_at is not None
@@ -199,7 +203,8 @@ def generation_decide(*, generation: Generation, outcome: LookupOutcome, prices:
         if missing:
             return Settle(state=GenerationState.MISSING, findings=[missing])
         grace_ends_at = generation.created_at + timedelta(seconds=gateway.grace_seconds)
-        return Retry(when=next_attempt_after_not_found(now=now, attempts=generation.attempts + 1, grace_ends_at=grace_ends_at))
+        when = next_attempt_after_not_found(now=now, attempts=generation.attempts + 1, grace_ends_at=grace_ends_at)
+        return Retry(when=when)
     retry_after = outcome.retry_after if isinstance(outcome, RateLimited) else None
     if isinstance(outcome, GatewayError):
         logger.info("Lookup of %s failed (%s); retrying later.", generation, outcome)
@@ -224,7 +229,8 @@ def decisions_apply(
             if isinstance(decision, Retry | Release):
                 raise
             logger.exception("Could not apply the lookup of generation %s; retrying later.", generation.pk)
-            return decisions_apply(decisions=[(generation, Retry(when=_backoff(generation, now=now)))], leased_until=leased_until, now=now)
+            retry = [(generation, Retry(when=_backoff(generation, now=now)))]
+            return decisions_apply(decisions=retry, leased_until=leased_until, now=now)
         logger.exception("Could not apply a batch of %s lookups at once; applying them one by one.", len(decisions))
     done: Counter = Counter()
     for decision in decisions:
@@ -280,9 +286,40 @@ def _write(*, decisions: list[tuple[Generation, Decision]], leased_until: dateti
             records, update_conflicts=True, unique_fields=["generation"], update_fields=RECORD_FIELDS
         )
     discrepancies_upsert(settled=settled, now=now)
-    Generation.objects.bulk_update(changed, fields=["state", "charged_cost", "attempts", "next_attempt_at", "reconciled_at"])
+    _generations_update(changed)
     rollup_generations_changed(rollup_changes)
     return done
+
+
+def _generations_update(generations: list[Generation]) -> None:
+    """Write GENERATION_FIELDS of each generation: on PostgreSQL one UPDATE ... FROM (VALUES ...),
+    which costs far less to build than bulk_update's CASE per field and row."""
+    if not generations:
+        return
+    if connection.vendor != "postgresql":
+        Generation.objects.bulk_update(generations, fields=GENERATION_FIELDS)
+        return
+    table = Generation._meta.db_table
+    row = "(%s::bigint, %s::varchar, %s::numeric, %s::integer, %s::timestamptz, %s::timestamptz)"
+    assignments = ", ".join(f"{field} = batch.{field}" for field in GENERATION_FIELDS)
+    params: list = []
+    for generation in generations:
+        params.extend(
+            (
+                generation.pk,
+                generation.state,
+                generation.charged_cost,
+                generation.attempts,
+                generation.next_attempt_at,
+                generation.reconciled_at,
+            )
+        )
+    sql = (
+        f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join([row] * len(generations))}) "
+        f"AS batch(id, {', '.join(GENERATION_FIELDS)}) WHERE {table}.id = batch.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def discrepancies_upsert(*, settled: list[tuple[Generation, Settle]], now: datetime) -> None:
@@ -330,7 +367,7 @@ def discrepancies_upsert(*, settled: list[tuple[Generation, Settle]], now: datet
     if created:
         Discrepancy.objects.bulk_create(created)
         DiscrepancyEvent.objects.bulk_create(
-            DiscrepancyEvent(discrepancy=discrepancy, at=now, to_status=DiscrepancyStatus.OPEN, note="Found by reconciliation.")
+            DiscrepancyEvent(discrepancy=discrepancy, at=now, to_status=DiscrepancyStatus.OPEN, note=FOUND_NOTE)
             for discrepancy in created
         )
     if updated:

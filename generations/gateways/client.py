@@ -1,8 +1,9 @@
 """Looking many generations up at once, concurrently, within a gateway's limits.
 
-A batch shares one httpx connection pool. At most `connection.concurrency` lookups are in
-flight; when a `limiter` is given (reconciliation passes one shared by all workers through
-Redis), every HTTP request is also made inside `async with limiter():`. Each request gets
+A batch spreads its lookups over a few small httpx connection pools (http.build_async_clients).
+At most `connection.concurrency` lookups are in flight; when a `limiter` is given
+(reconciliation passes one shared by all workers through Redis), every HTTP request is also
+made inside `async with limiter():`. Each request gets
 exactly one outcome, in request order: a record or a GatewayError instance. Nothing else
 escapes, whatever the gateway sends.
 """
@@ -11,7 +12,7 @@ import asyncio
 import concurrent.futures
 import dataclasses
 from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager, nullcontext
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, nullcontext
 from dataclasses import dataclass
 
 import httpx
@@ -25,7 +26,7 @@ from generations.gateways.base import (
     LookupRequest,
     TransientFailure,
 )
-from generations.gateways.http import build_async_client, send
+from generations.gateways.http import build_async_clients, send
 from generations.gateways.registry import adapter_for
 
 Limiter = Callable[[], AbstractAsyncContextManager]
@@ -59,14 +60,22 @@ async def lookup_batch(
 ) -> list[LookupOutcome]:
     """Look every request up concurrently; one outcome per request, in the same order."""
     adapter = adapter_for(connection.kind)
-    semaphore = asyncio.Semaphore(max(connection.concurrency, 1))
-    async with build_async_client(
-        timeout_seconds=connection.timeout_seconds, concurrency=connection.concurrency
-    ) as client:
+    concurrency = max(connection.concurrency, 1)
+    async with AsyncExitStack() as stack:
+        # One free slot per connection: a lookup takes a slot of some pool and gives it back,
+        # so at most `concurrency` run at once and no pool has more than it has connections.
+        slots: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
+        for client, size in build_async_clients(timeout_seconds=connection.timeout_seconds, concurrency=concurrency):
+            await stack.enter_async_context(client)
+            for _ in range(size):
+                slots.put_nowait(client)
 
         async def bounded(request: LookupRequest) -> LookupOutcome:
-            async with semaphore:
+            client = await slots.get()
+            try:
                 return await _lookup_one(client, adapter, connection, request, limiter)
+            finally:
+                slots.put_nowait(client)
 
         return list(await asyncio.gather(*(bounded(request) for request in requests)))
 

@@ -5,6 +5,8 @@ connections are transient, status codes map to typed errors, bodies larger than
 MAX_BODY_BYTES are refused as BadPayload before they are read in full.
 """
 
+import functools
+import ssl
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -38,17 +40,38 @@ class GatewayAnswer:
     body: str
 
 
+# httpcore scans every connection of a pool on each request, so a batch spreads its lookups
+# over several small pools instead of one large one.
+CONNECTIONS_PER_POOL = 8
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """Certificates loaded once per process: building them is most of what creating a client costs."""
+    return httpx.create_ssl_context()
+
+
 def build_async_client(*, timeout_seconds: float, concurrency: int) -> httpx.AsyncClient:
-    """One connection pool for one batch: as many connections as lookups may run at once."""
+    """One connection pool with as many connections as lookups may run through it at once."""
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout_seconds),
         limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+        verify=tls_context(),
         # httpx keeps the Authorization header on same-origin redirects and drops it elsewhere,
         # which is what KushRouter's 307 alias needs.
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
         headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
     )
+
+
+def build_async_clients(*, timeout_seconds: float, concurrency: int) -> list[tuple[httpx.AsyncClient, int]]:
+    """Pools for one batch, with their sizes: `concurrency` connections in all, at most
+    CONNECTIONS_PER_POOL in each."""
+    sizes = [CONNECTIONS_PER_POOL] * (concurrency // CONNECTIONS_PER_POOL)
+    if concurrency % CONNECTIONS_PER_POOL:
+        sizes.append(concurrency % CONNECTIONS_PER_POOL)
+    return [(build_async_client(timeout_seconds=timeout_seconds, concurrency=size), size) for size in sizes]
 
 
 def bearer_headers(secret: str) -> dict[str, str]:
@@ -140,6 +163,7 @@ __all__ = [
     "MAX_BODY_BYTES",
     "bearer_headers",
     "build_async_client",
+    "build_async_clients",
     "load_json_object",
     "parse_retry_after",
     "raise_for_status",
