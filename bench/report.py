@@ -13,7 +13,9 @@ def results_markdown(document: dict) -> str:
         f"Run of {document['started_at'][:16].replace('T', ' ')} UTC, scale {document['scale']}: "
         f"{machine['cores']} cores, {machine['memory_gb']} GB memory, Python {machine['python']}, "
         f"load average at start {' / '.join(str(value) for value in machine['load_average_at_start'])}; "
-        f"setup {document['setup_seconds']} s.",
+        f"setup {document['setup_seconds']} s; code at {document['code']['commit']}"
+        + (f" with changes to {', '.join(document['code']['changed'])}" if document["code"]["changed"] else "")
+        + ".",
         "",
         "| scenario | figure | limit | ratio | target | met? |",
         "| --- | --- | --- | --- | --- | --- |",

@@ -3,11 +3,14 @@
 import json
 import os
 import platform
+import subprocess
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import psutil
+
+from bench.environment import PROJECT_DIR
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,20 @@ def machine() -> dict:
     }
 
 
+def code_version() -> dict:
+    """The commit measured, and tracked files changed from it (the tree others work in)."""
+
+    def git(*arguments: str) -> str:
+        try:
+            return subprocess.run(
+                ["git", *arguments], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    return {"commit": git("rev-parse", "--short", "HEAD"), "changed": git("diff", "--name-only", "HEAD").split()}
+
+
 def results_write(path: Path, *, scale: str, setup_seconds: float, started_at: datetime, results: list[ScenarioResult]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {
@@ -47,6 +64,7 @@ def results_write(path: Path, *, scale: str, setup_seconds: float, started_at: d
         "started_at": started_at.isoformat(),
         "finished_at": datetime.now(timezone.utc).isoformat(),
         "machine": machine(),
+        "code": code_version(),
         "setup_seconds": round(setup_seconds, 1),
         "scenarios": {result.name: asdict(result) for result in results},
     }
