@@ -17,6 +17,7 @@ limits within one process (enough for the embedded demo's single worker).
 """
 
 import asyncio
+import itertools
 import random
 import threading
 import time
@@ -33,27 +34,45 @@ RATE_WINDOW_MS = 1000
 # How long to wait before asking again when every slot is taken.
 SLOT_POLL_SECONDS = 0.02
 
+# ARGV: concurrency, lease_ms, rate, window_ms, how many tokens to give back, those tokens, then
+# one new token per request waiting for a slot. Slots are taken in order until one check fails.
+# Returns {slots granted, ms to wait before asking again (-1: until a slot frees)}.
 ACQUIRE_SCRIPT = """
 local slots, starts = KEYS[1], KEYS[2]
-local token, concurrency, lease_ms, rate, window_ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local concurrency, lease_ms, rate, window_ms = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local released = tonumber(ARGV[5])
+for index = 6, 5 + released do
+  redis.call('ZREM', slots, ARGV[index])
+end
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', slots, '-inf', now)
-if concurrency > 0 and redis.call('ZCARD', slots) >= concurrency then
-  return -1
-end
 if rate > 0 then
   redis.call('ZREMRANGEBYSCORE', starts, '-inf', now - window_ms)
-  if redis.call('ZCARD', starts) >= rate then
-    local oldest = redis.call('ZRANGE', starts, 0, 0, 'WITHSCORES')
-    return math.max(1, tonumber(oldest[2]) + window_ms - now)
-  end
-  redis.call('ZADD', starts, now, token)
-  redis.call('PEXPIRE', starts, window_ms * 2)
 end
-redis.call('ZADD', slots, now + lease_ms, token)
-redis.call('PEXPIRE', slots, lease_ms * 2)
-return 0
+local granted, wait_ms = 0, -1
+for index = 6 + released, #ARGV do
+  if concurrency > 0 and redis.call('ZCARD', slots) >= concurrency then
+    break
+  end
+  if rate > 0 then
+    if redis.call('ZCARD', starts) >= rate then
+      local oldest = redis.call('ZRANGE', starts, 0, 0, 'WITHSCORES')
+      wait_ms = math.max(1, tonumber(oldest[2]) + window_ms - now)
+      break
+    end
+    redis.call('ZADD', starts, now, ARGV[index])
+  end
+  redis.call('ZADD', slots, now + lease_ms, ARGV[index])
+  granted = granted + 1
+end
+if granted > 0 then
+  redis.call('PEXPIRE', slots, lease_ms * 2)
+  if rate > 0 then
+    redis.call('PEXPIRE', starts, window_ms * 2)
+  end
+end
+return {granted, wait_ms}
 """
 
 
@@ -83,7 +102,14 @@ def redis_url() -> str:
 
 
 class RedisLimiter:
-    """Limits shared by every process that uses the same Redis and gateway key."""
+    """Limits shared by every process that uses the same Redis and gateway key.
+
+    Each request still takes a slot of its own (a token in the sorted set, and a start in the
+    rate log), but one script call asks for the slots of every request waiting in this process
+    and gives back the slots of every request that finished since the last call: a batch of
+    lookups costs a few Redis round trips per wave of requests, not two per request. A slot
+    given back waits, at most, for the next call: it is held a little longer, never shared.
+    """
 
     def __init__(self, *, url: str, name: str, limits: Limits) -> None:
         self.url = url
@@ -92,6 +118,12 @@ class RedisLimiter:
         self.starts_key = f"tally:limits:{name}:starts"
         self._client = None
         self._script = None
+        self._token_prefix = uuid.uuid4().hex
+        self._token_numbers = itertools.count()
+        self._waiting: deque[asyncio.Future] = deque()
+        self._released: list[str] = []
+        self._wake: asyncio.Event | None = None
+        self._exchanging: asyncio.Task | None = None
 
     def _connected(self):
         # Created lazily, inside the event loop that will use it (redis.asyncio is loop-bound).
@@ -100,27 +132,72 @@ class RedisLimiter:
 
             self._client = redis.asyncio.Redis.from_url(self.url)
             self._script = self._client.register_script(ACQUIRE_SCRIPT)
+            self._wake = asyncio.Event()
         return self._script
 
     async def acquire(self) -> str:
-        script = self._connected()
-        token = uuid.uuid4().hex
-        arguments = [
-            token,
-            self.limits.concurrency,
-            int(self.limits.lease_seconds * 1000),
-            self.limits.rate_per_second,
-            RATE_WINDOW_MS,
-        ]
-        while True:
-            wait_ms = int(await script(keys=[self.slots_key, self.starts_key], args=arguments))
-            if wait_ms == 0:
-                return token
-            seconds = SLOT_POLL_SECONDS if wait_ms < 0 else wait_ms / 1000
-            await asyncio.sleep(seconds * random.uniform(1.0, 1.5))
+        """Wait for a slot; returns its token, to give back with `release`."""
+        self._connected()
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
+        self._start_exchanging()
+        return await waiter
 
     async def release(self, token: str) -> None:
-        await self._client.zrem(self.slots_key, token)
+        self._released.append(token)
+        self._wake.set()
+        self._start_exchanging()
+
+    def _start_exchanging(self) -> None:
+        if self._exchanging is None or self._exchanging.done():
+            self._exchanging = asyncio.ensure_future(self._exchange())
+
+    async def _exchange(self) -> None:
+        """Give back finished slots and take slots for waiting requests, one script call at a
+        time, until nothing is waiting and nothing is left to give back."""
+        waiters: list[asyncio.Future] = []
+        try:
+            while self._waiting or self._released:
+                waiters = [waiter for waiter in self._waiting if not waiter.done()]
+                self._waiting.clear()
+                released, self._released = self._released, []
+                tokens = [f"{self._token_prefix}:{next(self._token_numbers)}" for _ in waiters]
+                arguments = [
+                    self.limits.concurrency,
+                    int(self.limits.lease_seconds * 1000),
+                    self.limits.rate_per_second,
+                    RATE_WINDOW_MS,
+                    len(released),
+                    *released,
+                    *tokens,
+                ]
+                granted, wait_ms = (int(value) for value in await self._script(keys=[self.slots_key, self.starts_key], args=arguments))
+                for waiter, token in zip(waiters[:granted], tokens, strict=False):
+                    if waiter.done():  # cancelled while its slot was being taken
+                        self._released.append(token)
+                    else:
+                        waiter.set_result(token)
+                self._waiting.extendleft(reversed(waiters[granted:]))
+                waiters = []
+                if self._waiting and not self._released:
+                    seconds = SLOT_POLL_SECONDS if wait_ms < 0 else wait_ms / 1000
+                    await self._sleep_unless_woken(seconds * random.uniform(1.0, 1.5))
+        except Exception as error:
+            # Redis unreachable or refusing: every waiting request fails (and is retried later);
+            # slots not given back expire with their lease.
+            for waiter in [*waiters, *self._waiting]:
+                if not waiter.done():
+                    waiter.set_exception(error)
+            self._waiting.clear()
+            self._released.clear()
+
+    async def _sleep_unless_woken(self, seconds: float) -> None:
+        """Sleep until it is worth asking again, or until a request of ours gives a slot back."""
+        self._wake.clear()
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
 
     def __call__(self):
         return self._held()
@@ -134,6 +211,8 @@ class RedisLimiter:
             await self.release(token)
 
     async def aclose(self) -> None:
+        if self._exchanging is not None and not self._exchanging.done():
+            await self._exchanging
         if self._client is not None:
             await self._client.aclose()
             self._client = None

@@ -93,8 +93,10 @@ def test_racing_batches_on_the_same_claim_change_each_generation_once(world, gat
     claims = generations_claim_due(size=200)
     results: list = []
     errors: list = []
+    barrier = threading.Barrier(2)
 
     def run_claims() -> None:
+        barrier.wait()
         try:
             results.append([generations_reconcile(claim=claim) for claim in claims])
         except Exception as error:  # surfaced by the assertion below

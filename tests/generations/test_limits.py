@@ -150,3 +150,71 @@ def test_it_uses_redis_when_configured_and_one_local_limiter_per_gateway_otherwi
     shared = limiter_for(gateway)
     assert isinstance(shared, RedisLimiter)
     assert shared.url == "redis://127.0.0.1:6379/9"
+
+
+class CountedCalls:
+    """Passes every script call through to Redis, counting them."""
+
+    def __init__(self, script) -> None:
+        self.script = script
+        self.calls = 0
+
+    async def __call__(self, *args, **kwargs):
+        self.calls += 1
+        return await self.script(*args, **kwargs)
+
+
+@pytest.mark.redis
+def test_one_script_call_serves_many_waiting_requests(redis_name, settings):
+    limits = Limits(concurrency=8, rate_per_second=0, lease_seconds=30)
+    flight = InFlight()
+    calls = 0
+
+    async def batch() -> None:
+        nonlocal calls
+        limiter = RedisLimiter(url=settings.REDIS_URL, name=redis_name, limits=limits)
+        limiter._connected()
+        counted = limiter._script = CountedCalls(limiter._script)
+
+        async def request() -> None:
+            async with limiter():
+                flight.enter()
+                await asyncio.sleep(0.02)
+                flight.leave()
+
+        await asyncio.gather(*(request() for _ in range(64)))
+        await limiter.aclose()
+        calls = counted.calls
+
+    asyncio.run(batch())
+
+    assert len(flight.starts) == 64
+    assert flight.most == 8
+    assert calls < 64  # one call each to take and give back a slot would be 128
+
+
+@pytest.mark.redis
+def test_slots_are_all_given_back_and_an_unreachable_redis_fails_the_requests(redis_name, settings):
+    import redis
+
+    limits = Limits(concurrency=3, rate_per_second=0, lease_seconds=30)
+    run_workers(
+        lambda: RedisLimiter(url=settings.REDIS_URL, name=redis_name, limits=limits), workers=2, requests_each=10, hold_seconds=0
+    )
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    assert client.zcard(f"tally:limits:{redis_name}:slots") == 0
+    client.close()
+
+    async def with_redis_down() -> list:
+        limiter = RedisLimiter(url="redis://127.0.0.1:1/0", name=redis_name, limits=limits)
+
+        async def request() -> None:
+            async with limiter():
+                pass
+
+        outcomes = await asyncio.gather(*(request() for _ in range(5)), return_exceptions=True)
+        await limiter.aclose()
+        return outcomes
+
+    outcomes = asyncio.run(asyncio.wait_for(with_redis_down(), timeout=30))
+    assert all(isinstance(outcome, redis.exceptions.ConnectionError) for outcome in outcomes), outcomes
