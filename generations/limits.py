@@ -158,6 +158,9 @@ class RedisLimiter:
         waiters: list[asyncio.Future] = []
         try:
             while self._waiting or self._released:
+                # Let the requests woken by this tick's releases ask too, so that one call gives
+                # a slot back and takes the next.
+                await asyncio.sleep(0)
                 waiters = [waiter for waiter in self._waiting if not waiter.done()]
                 self._waiting.clear()
                 released, self._released = self._released, []
@@ -171,7 +174,8 @@ class RedisLimiter:
                     *released,
                     *tokens,
                 ]
-                granted, wait_ms = (int(value) for value in await self._script(keys=[self.slots_key, self.starts_key], args=arguments))
+                answer = await self._script(keys=[self.slots_key, self.starts_key], args=arguments)
+                granted, wait_ms = (int(value) for value in answer)
                 for waiter, token in zip(waiters[:granted], tokens, strict=False):
                     if waiter.done():  # cancelled while its slot was being taken
                         self._released.append(token)

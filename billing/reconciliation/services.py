@@ -1,11 +1,12 @@
-"""Reconciling generations: look them up, store what the gateway said, run the rules, write
-discrepancies and the generation's state, or schedule the next try.
+"""Reconciling generations: look a batch up, decide what each outcome means (pure rules, in
+Python), then write the whole batch's records, discrepancies, states, retries and roll-ups in
+one transaction with a few statements.
 
 Every write is safe to repeat. A generation is only changed while it is pending and still
 carries the lease of the claim being worked on (checked under a row lock, in the transaction
 that writes), so a batch run twice, or two workers racing on one generation, change it once.
-GatewayRecord is one per generation (update_or_create), discrepancies one per (generation, kind),
-and roll-ups move only for the rows whose state actually changed.
+GatewayRecord is one per generation (upsert), discrepancies one per (generation, kind), and
+roll-ups move only for the rows whose state actually changed.
 """
 
 import logging

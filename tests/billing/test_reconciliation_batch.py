@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from billing.models import Discrepancy, DiscrepancyEvent
-from billing.reconciliation.services import generations_reconcile
-from generations.fetching import generations_claim_due
+from billing.reconciliation.services import PriceBook, generation_apply_outcome, generations_reconcile
+from generations.fetching import generations_claim_due, generations_of_claim, lookup_requests_for, lookups_run
 from generations.models import GatewayRecord, Generation
 from tests.billing.reconciliation_world import (
     generations_store,
@@ -115,4 +115,26 @@ def test_racing_batches_on_the_same_claim_change_each_generation_once(world, gat
     assert applied == 40
     assert Generation.objects.filter(attempts=1).count() == 40
     assert DiscrepancyEvent.objects.count() == Discrepancy.objects.count()
+    assert rollups_match_generations() == []
+
+
+def test_one_outcome_is_applied_as_a_batch_of_one_and_only_once(world, gateway_simulator):
+    planned = [plan for plan in planted(world, gateway_simulator, count=12, seed=16) if plan.key_name == "fastrouter"]
+    [claim] = [claim for claim in generations_claim_due() if claim.gateway_id == world.gateways["fastrouter"].pk]
+    gateway = world.gateways["fastrouter"]
+    generation = generations_of_claim(claim=claim, gateway=gateway)[0]
+    [outcome] = lookups_run(gateway=gateway, requests=lookup_requests_for(gateway=gateway, generations=[generation]))
+    expected = next(plan.expected_state for plan in planned if plan.external_id == generation.external_id)
+
+    first, again = (
+        generation_apply_outcome(
+            generation=generation, outcome=outcome, leased_until=claim.leased_until, prices=PriceBook(gateway)
+        )
+        for _ in range(2)
+    )
+
+    assert (first, again) == (expected, "skipped")
+    generation.refresh_from_db()
+    assert (generation.state, generation.attempts) == (expected, 1)
+    assert GatewayRecord.objects.filter(generation=generation).count() == 1
     assert rollups_match_generations() == []

@@ -198,9 +198,11 @@ def test_slots_are_all_given_back_and_an_unreachable_redis_fails_the_requests(re
     import redis
 
     limits = Limits(concurrency=3, rate_per_second=0, lease_seconds=30)
-    run_workers(
-        lambda: RedisLimiter(url=settings.REDIS_URL, name=redis_name, limits=limits), workers=2, requests_each=10, hold_seconds=0
-    )
+
+    def make_limiter() -> RedisLimiter:
+        return RedisLimiter(url=settings.REDIS_URL, name=redis_name, limits=limits)
+
+    run_workers(make_limiter, workers=2, requests_each=10, hold_seconds=0)
     client = redis.Redis.from_url(settings.REDIS_URL)
     assert client.zcard(f"tally:limits:{redis_name}:slots") == 0
     client.close()
