@@ -18,11 +18,11 @@ line. Verified generations are billed at the charged cost already and never get 
 Limitation: an adjustment already carried by an invoice that is later voided is not carried again.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date
 from decimal import Decimal
 
-from accounts.models import Team
 from billing.invoicing.periods import period_bounds, period_of
 from billing.models import (
     SETTLED_STATUSES,
@@ -53,17 +53,30 @@ def adjustment_amount(*, generation: Generation, decisions: list[Discrepancy]) -
 def adjustments_for_draft(*, invoice: Invoice) -> list[Adjustment]:
     """The adjustments a draft invoice carries: settled decisions on the team's unverified
     generations of its own period or earlier periods that have no draft of their own."""
-    team: Team = invoice.team
-    _, end = period_bounds(invoice.period)
-    other_draft_periods = set(
-        Invoice.objects.filter(team=team, status=InvoiceStatus.DRAFT)
-        .exclude(pk=invoice.pk)
-        .values_list("period", flat=True)
-    )
-    # Start from the team's settled error findings (index discrepancy_team_status_key), never
-    # from the team's generations: a month of those is millions of rows.
+    return adjustments_for_drafts(invoices=[invoice])[invoice.pk]
+
+
+def adjustments_for_drafts(*, invoices: list[Invoice]) -> dict[int, list[Adjustment]]:
+    """adjustments_for_draft for several drafts of one period at once (closing a month), by
+    invoice id, in two queries whatever the number of teams."""
+    result: dict[int, list[Adjustment]] = {invoice.pk: [] for invoice in invoices}
+    if not invoices:
+        return result
+    periods = {invoice.period for invoice in invoices}
+    if len(periods) != 1:
+        raise ValueError("adjustments_for_drafts takes drafts of one period.")
+    _, end = period_bounds(periods.pop())
+    by_team = {invoice.team_id: invoice for invoice in invoices}
+    other_draft_periods: dict[int, set[date]] = defaultdict(set)
+    for team_id, invoice_id, period in Invoice.objects.filter(
+        team_id__in=by_team, status=InvoiceStatus.DRAFT
+    ).values_list("team_id", "pk", "period"):
+        if invoice_id != by_team[team_id].pk:
+            other_draft_periods[team_id].add(period)
+    # Start from the teams' settled error findings (index discrepancy_team_status_key), never
+    # from the teams' generations: a month of those is millions of rows.
     settled_generation_ids = Discrepancy.objects.filter(
-        team=team, status__in=SETTLED_STATUSES, severity=Severity.ERROR
+        team_id__in=by_team, status__in=SETTLED_STATUSES, severity=Severity.ERROR
     ).values("generation_id")
     candidates = (
         Discrepancy.objects.filter(
@@ -79,22 +92,22 @@ def adjustments_for_draft(*, invoice: Invoice) -> list[Adjustment]:
     for discrepancy in candidates:
         by_generation.setdefault(discrepancy.generation_id, []).append(discrepancy)
 
-    adjustments = []
     for decisions in by_generation.values():
         generation = decisions[0].generation
+        invoice = by_team[generation.team_id]
         settled = all(decision.status in SETTLED_STATUSES for decision in decisions)
         carried_elsewhere = any(_carried_by_another(decision, invoice) for decision in decisions)
         own_period = period_of(generation.created_at.astimezone(UTC).date())
-        if not settled or carried_elsewhere or own_period in other_draft_periods:
+        if not settled or carried_elsewhere or own_period in other_draft_periods[generation.team_id]:
             continue
         amount = adjustment_amount(generation=generation, decisions=decisions)
         if not amount:
             continue
         carrier = decisions[-1]
-        adjustments.append(
+        result[invoice.pk].append(
             Adjustment(discrepancy=carrier, amount_exact=amount, description=_describe(carrier, own_period))
         )
-    return adjustments
+    return result
 
 
 def _carried_by_another(discrepancy: Discrepancy, invoice: Invoice) -> bool:

@@ -62,3 +62,38 @@ def test_the_monthly_task_drafts_the_month_just_ended_and_the_redraft_task_rebui
 
     invoice = Invoice.objects.get(team=team)
     assert (invoice.period, invoice.total) == (last_month, Decimal("3.30"))
+
+
+def test_closing_a_period_drafts_what_drafting_each_team_alone_would():
+    from billing.discrepancies import discrepancy_change_status
+    from billing.invoicing.drafting import invoice_draft, invoices_draft_period
+    from billing.invoicing.finalizing import invoice_finalize
+    from billing.models import DiscrepancyStatus
+    from tests.billing.invoice_helpers import make_discrepancy, make_finance_user
+
+    finance = make_finance_user()
+    plain, decided, finalized = make_team("plain"), make_team("decided"), make_team("finalized")
+    plain.invoice_markup = Decimal("0.05")
+    plain.save()
+    for team in (plain, decided, finalized):
+        key = make_key(team)
+        make_generation(key, cost="1.005", charged="1.004", state=GenerationState.VERIFIED)
+        make_generation(key, cost="0.333")
+    disputed = make_generation(make_key(decided, name="second"), cost="2.00", charged="2.60", state=GenerationState.DISPUTED)
+    discrepancy_change_status(
+        discrepancy=make_discrepancy(disputed), to_status=DiscrepancyStatus.WRITTEN_OFF, by=finance, reason="small"
+    )
+    frozen = invoice_finalize(invoice=invoice_draft(team=finalized, period=PERIOD), by=finance, override_reason="x")
+
+    def snapshot(invoice):
+        lines = invoice.lines.order_by("kind", "api_key_id", "model")
+        fields = ("kind", "api_key_id", "model", "description", "generations", "tokens", "amount_exact", "amount")
+        return (invoice.subtotal, invoice.markup, invoice.total, invoice.verified_amount, list(lines.values_list(*fields)))
+
+    closed = {invoice.team.slug: snapshot(invoice) for invoice in invoices_draft_period(period=PERIOD)}
+    alone = {team.slug: snapshot(invoice_draft(team=team, period=PERIOD)) for team in (plain, decided, finalized)}
+
+    assert closed == alone
+    assert closed["decided"][4][0][0] == "adjustment" and closed["plain"][1] == Decimal("0.07")
+    frozen.refresh_from_db()
+    assert snapshot(frozen) == closed["finalized"] and frozen.status == InvoiceStatus.FINALIZED
