@@ -161,6 +161,9 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "tally@localhost")
+# Who is mailed when a gateway or key is paused (402/401) and on server errors.
+ADMINS = [("", address) for address in envlist("ADMINS", "")]
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Security: production defaults follow `manage.py check --deploy`.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
