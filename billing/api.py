@@ -17,11 +17,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.access import restrict_to_visible_teams
-from accounts.schema import error_responses
+from lib.schema import error_responses
 from accounts.models import ApiKey
-from accounts.pagination import KeysetPagination
-from accounts.permissions import CanRead, FinanceChangesObjects
-from accounts.query_params import choice_param, date_param, text_param
+from lib.pagination import KeysetPagination
+from lib.permissions import CanRead, FinanceChangesObjects
+from lib.query_params import choice_param, date_param, text_param
 from billing.discrepancies import DiscrepancyTransitionError, discrepancy_change_status
 from billing.models import (
     Discrepancy,
