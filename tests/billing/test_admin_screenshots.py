@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from billing.invoicing.demo import demo_finance_state
+from demo.finance import demo_finance_state
 from billing.invoicing.drafting import invoice_draft
 from billing.invoicing.finalizing import invoice_finalize
 from billing.invoicing.periods import period_of, period_previous

@@ -7,7 +7,7 @@ from typing import Any
 
 from generations.gateways.base import LookupOutcome, LookupRequest
 from generations.gateways.client import GatewayConnection, lookup_batch_sync
-from generations.simulator.records import sample_body
+from demo.simulator.records import sample_body
 
 KINDS = ("openrouter", "fastrouter", "kushrouter")
 KEY = "sk-test-key-a"
