@@ -17,11 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.access import restrict_to_visible_teams
-from lib.schema import error_responses
 from accounts.models import ApiKey
-from lib.pagination import KeysetPagination
-from lib.permissions import CanRead, FinanceChangesObjects
-from lib.query_params import choice_param, date_param, text_param
 from billing.discrepancies import DiscrepancyTransitionError, discrepancy_change_status
 from billing.models import (
     Discrepancy,
@@ -35,6 +31,10 @@ from billing.models import (
 from billing.selectors import SpendRow, key_spend_by_day, key_spend_by_model, key_spend_total
 from generations.parsers import DecimalJSONParser
 from generations.serializers import FindingSerializer, money
+from lib.pagination import KeysetPagination
+from lib.permissions import CanRead, FinanceChangesObjects
+from lib.query_params import choice_param, date_param, text_param
+from lib.schema import error_responses
 
 MAX_SPEND_DAYS = 366
 SPEND_GROUPS = ("day", "model")

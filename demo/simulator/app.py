@@ -10,7 +10,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from generations.gateways.exact_json import dumps_exact, loads_exact
 from demo.simulator.answers import (
     FAULTS,
     JSON,
@@ -22,6 +21,7 @@ from demo.simulator.answers import (
 )
 from demo.simulator.records import generated_record, parse_specs
 from demo.simulator.state import SimulatorState
+from generations.gateways.exact_json import dumps_exact, loads_exact
 
 
 def json_response(value: Any, status: int = 200) -> Response:
