@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.models import ApiKey, Gateway, Team
 from generations.models import Generation, money_field
+from lib.errors import DomainError
 
 PER_MILLION = Decimal(1_000_000)
 
@@ -167,7 +168,7 @@ FROZEN_INVOICE_STATUSES = (InvoiceStatus.FINALIZED, InvoiceStatus.VOID)
 VOIDING_FIELDS = ("status", "voided_at", "voided_by", "void_reason")
 
 
-class InvoiceFrozenError(Exception):
+class InvoiceFrozenError(DomainError):
     """A finalized or void invoice, or one of its lines, was about to change."""
 
 

@@ -25,6 +25,7 @@ from billing.charts import daily_points, daily_spend_chart
 from billing.models import Discrepancy, Severity
 from billing.spend_exports import spend_export_response
 from generations.models import GatewayRecord, Generation
+from lib.errors import DomainError
 
 EARLIEST_YEAR = 2000
 SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
@@ -75,8 +76,8 @@ class Month:
         return f"{self.first_day:%B %Y}"
 
 
-class MonthError(ValueError):
-    pass
+class MonthError(DomainError):
+    """A ?month= that is not a month Tally can show."""
 
 
 def month_from(request: HttpRequest) -> Month:

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from generations.models import GenerationState
+from lib.errors import DomainError
 
 
 @dataclass(frozen=True)
@@ -20,12 +21,15 @@ class RecordError:
         return {"index": self.index, "field": self.field, "message": self.message}
 
 
-class IngestRejected(Exception):
-    """The request was invalid; nothing was written."""
+class IngestRejected(DomainError):
+    """The request was invalid; nothing was written. Answered with every error by index and field."""
 
     def __init__(self, errors: list[RecordError]) -> None:
         super().__init__(f"{len(errors)} error(s)")
         self.errors = errors
+
+    def api_body(self) -> dict[str, Any]:
+        return {"errors": [error.as_dict() for error in self.errors]}
 
 
 @dataclass(frozen=True)
