@@ -11,14 +11,6 @@ from accounts.models import ApiKey, Gateway, Team
 from generations.models import Generation, money_field
 from lib.errors import DomainError
 
-PER_MILLION = Decimal(1_000_000)
-
-
-class ModelPriceQuerySet(models.QuerySet):
-    def in_force(self, *, gateway: Gateway, model: str, on) -> "ModelPrice | None":
-        """The price of a model on a gateway on a given date: the latest valid_from not after it."""
-        return self.filter(gateway=gateway, model=model, valid_from__lte=on).order_by("-valid_from").first()
-
 
 class ModelPrice(models.Model):
     """A gateway's list price for a model, in USD per million tokens, from a date on."""
@@ -30,8 +22,6 @@ class ModelPrice(models.Model):
     cache_read = money_field(null=True, blank=True)
     cache_write = money_field(null=True, blank=True)
     valid_from = models.DateField()
-
-    objects = ModelPriceQuerySet.as_manager()
 
     class Meta:
         ordering = ["gateway", "model", "-valid_from"]

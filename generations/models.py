@@ -27,9 +27,6 @@ class GenerationQuerySet(models.QuerySet):
     def due(self, now=None) -> "GenerationQuerySet":
         return self.pending().filter(next_attempt_at__lte=now or timezone.now())
 
-    def visible_to(self, user) -> "GenerationQuerySet":
-        return self.filter(team__memberships__user=user)
-
 
 class Generation(models.Model):
     """Our record of one call. This is the table that grows to hundreds of millions of rows:
