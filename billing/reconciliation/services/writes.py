@@ -202,7 +202,16 @@ def discrepancies_upsert(*, settled: list[tuple[Generation, Settle]], now: datet
             }
             discrepancy = known.get(finding.kind)
             if discrepancy is None:
-                created.append(Discrepancy(generation_id=generation.pk, kind=finding.kind, created_at=now, **values))
+                created.append(
+                    Discrepancy(
+                        generation_id=generation.pk,
+                        api_key_id=generation.api_key_id,
+                        team_id=generation.team_id,
+                        kind=finding.kind,
+                        created_at=now,
+                        **values,
+                    )
+                )
                 continue
             for name, value in values.items():
                 setattr(discrepancy, name, value)
