@@ -5,12 +5,11 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
-from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.access import restrict_to_visible_teams
-from billing.discrepancies import DiscrepancyTransitionError, discrepancy_change_status
+from billing.discrepancies import discrepancy_change_status
 from billing.models import (
     Discrepancy,
     DiscrepancyKind,
@@ -110,13 +109,10 @@ class DiscrepancyDetailView(generics.GenericAPIView):
         discrepancy = self.get_object()
         change = DiscrepancyStatusSerializer(data=request.data)
         change.is_valid(raise_exception=True)
-        try:
-            discrepancy_change_status(
-                discrepancy=discrepancy,
-                to_status=change.validated_data["status"],
-                by=request.user,
-                reason=change.validated_data["reason"],
-            )
-        except DiscrepancyTransitionError as error:
-            raise ParseError(str(error)) from None
+        discrepancy_change_status(
+            discrepancy=discrepancy,
+            to_status=change.validated_data["status"],
+            by=request.user,
+            reason=change.validated_data["reason"],
+        )
         return Response(DiscrepancySerializer(visible_discrepancies(request.user).get(pk=pk)).data)

@@ -38,7 +38,7 @@ def generations_ingest(
     first_of_each = _first_of_each_identity(valid)
     with transaction.atomic():
         created = insert_new(sorted(first_of_each, key=lambda record: record.identity))
-        rollup_generations_added(SpendFacts.of(record) for record in first_of_each if record.identity in created)
+        rollup_generations_added(SpendFacts.of_new(record) for record in first_of_each if record.identity in created)
         posted_again = len(valid) > len(first_of_each)
         stored = stored_content(
             {record.identity for record in valid if posted_again or record.identity not in created}
