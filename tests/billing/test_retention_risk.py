@@ -42,7 +42,8 @@ def test_it_reports_generations_near_retention_and_brings_forward_those_that_wou
     assert attempts[too_late.pk] == NOW
     assert attempts[in_time.pk] == NOW + timedelta(hours=1)
     assert attempts[young.pk] == attempts[settled.pk] == attempts[unlimited.pk] == NOW + timedelta(days=2)
-    assert "2 pending generations on kushrouter are within 1 day, 0:00:00 of its 7-day retention (1 brought forward)" in caplog.text
+    assert "2 pending generations on kushrouter are within 1 day, 0:00:00 of its 7-day retention" in caplog.text
+    assert "(1 brought forward)" in caplog.text
 
 
 def test_a_wider_warning_window_reaches_younger_generations_and_a_second_run_changes_nothing():
