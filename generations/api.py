@@ -25,13 +25,13 @@ from generations.serializers import (
 from lib.pagination import KeysetPagination
 from lib.permissions import CanIngest, CanRead
 from lib.query_params import choice_param, datetime_param, filtered, text_param
-from lib.schema import error_responses
+from lib.schema import API_KEY_FILTER, GATEWAY_FILTER, TEAM_FILTER, error_responses
 
 GENERATION_FILTERS = [
-    OpenApiParameter("gateway", str, description="Gateway slug."),
+    GATEWAY_FILTER,
     OpenApiParameter("id", str, description="The gateway's generation id."),
-    OpenApiParameter("api_key", str, description="Key slug."),
-    OpenApiParameter("team", str, description="Team slug."),
+    API_KEY_FILTER,
+    TEAM_FILTER,
     OpenApiParameter("state", str, enum=GenerationState.values),
     OpenApiParameter("model", str, description="The requested model, exactly."),
     OpenApiParameter("created_after", OpenApiTypes.DATETIME, description="Created at or after (with offset)."),

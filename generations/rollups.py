@@ -8,7 +8,7 @@ concurrent transactions lock buckets in the same order and cannot deadlock.
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
@@ -37,36 +37,17 @@ class SpendFacts:
 
     @classmethod
     def of(cls, generation: Generation) -> "SpendFacts":
-        return cls(
-            api_key_id=generation.api_key_id,
-            team_id=generation.team_id,
-            created_at=generation.created_at,
-            model=generation.model,
-            state=generation.state,
-            cost=generation.cost,
-            charged_cost=generation.charged_cost,
-            tokens_prompt=generation.tokens_prompt,
-            tokens_completion=generation.tokens_completion,
-            tokens_cached=generation.tokens_cached,
-            tokens_reasoning=generation.tokens_reasoning,
-        )
+        """A stored generation, as it stands."""
+        return cls._read(generation, state=generation.state, charged_cost=generation.charged_cost)
 
     @classmethod
     def of_new(cls, record) -> "SpendFacts":
         """A generation being recorded now (an ingest record): pending, nothing charged yet."""
-        return cls(
-            api_key_id=record.api_key_id,
-            team_id=record.team_id,
-            created_at=record.created_at,
-            model=record.model,
-            state=GenerationState.PENDING,
-            cost=record.cost,
-            charged_cost=None,
-            tokens_prompt=record.tokens_prompt,
-            tokens_completion=record.tokens_completion,
-            tokens_cached=record.tokens_cached,
-            tokens_reasoning=record.tokens_reasoning,
-        )
+        return cls._read(record, state=GenerationState.PENDING, charged_cost=None)
+
+    @classmethod
+    def _read(cls, source, *, state: str, charged_cost: Decimal | None) -> "SpendFacts":
+        return cls(state=state, charged_cost=charged_cost, **{name: getattr(source, name) for name in _REPORTED})
 
     @property
     def bucket(self) -> Bucket:
@@ -90,6 +71,10 @@ class SpendFacts:
         )
         values[self.state] = 1
         return values
+
+
+# What SpendFacts reads from a generation or a record as it is (the rest says where it stands).
+_REPORTED = tuple(field.name for field in fields(SpendFacts) if field.name not in ("state", "charged_cost"))
 
 
 def rollup_generations_added(generations: Iterable[Generation | SpendFacts]) -> None:

@@ -2,7 +2,7 @@
 and the error answers every view shares."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 
@@ -34,3 +34,9 @@ MEANINGS = {
 
 def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
     return {code: OpenApiResponse(DetailSerializer, description=MEANINGS[code]) for code in codes}
+
+
+# Filters every list that spans teams, gateways or keys takes, by slug.
+GATEWAY_FILTER = OpenApiParameter("gateway", str, description="Gateway slug.")
+TEAM_FILTER = OpenApiParameter("team", str, description="Team slug.")
+API_KEY_FILTER = OpenApiParameter("api_key", str, description="Key slug.")

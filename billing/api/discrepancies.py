@@ -22,7 +22,7 @@ from generations.serializers import FindingSerializer
 from lib.pagination import KeysetPagination
 from lib.permissions import CanRead, FinanceChangesObjects
 from lib.query_params import choice_param, filtered, text_param
-from lib.schema import error_responses
+from lib.schema import API_KEY_FILTER, GATEWAY_FILTER, TEAM_FILTER, error_responses
 
 
 class DiscrepancySerializer(FindingSerializer):
@@ -75,10 +75,10 @@ class DiscrepancyListView(generics.ListAPIView):
     @extend_schema(
         summary="List discrepancies",
         parameters=[
-            OpenApiParameter("gateway", str, description="Gateway slug."),
+            GATEWAY_FILTER,
             OpenApiParameter("generation", str, description="The gateway's generation id."),
-            OpenApiParameter("api_key", str, description="Key slug."),
-            OpenApiParameter("team", str, description="Team slug."),
+            API_KEY_FILTER,
+            TEAM_FILTER,
             OpenApiParameter("kind", str, enum=DiscrepancyKind.values),
             OpenApiParameter("severity", str, enum=Severity.values),
             OpenApiParameter("status", str, enum=DiscrepancyStatus.values),

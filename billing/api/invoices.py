@@ -19,7 +19,7 @@ from billing.models import (
 from lib.pagination import KeysetPagination
 from lib.permissions import CanRead
 from lib.query_params import choice_param, filtered, text_param
-from lib.schema import error_responses
+from lib.schema import TEAM_FILTER, error_responses
 
 
 class InvoiceLineSerializer(serializers.ModelSerializer):
@@ -96,7 +96,7 @@ class InvoiceListView(generics.ListAPIView):
     @extend_schema(
         summary="List invoices",
         parameters=[
-            OpenApiParameter("team", str, description="Team slug."),
+            TEAM_FILTER,
             OpenApiParameter("status", str, enum=InvoiceStatus.values),
             OpenApiParameter("period", str, description="The billed month, YYYY-MM."),
         ],

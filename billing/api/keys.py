@@ -12,7 +12,7 @@ from accounts.models import ApiKey
 from lib.pagination import KeysetPagination
 from lib.permissions import CanRead
 from lib.query_params import boolean_param, filtered, text_param
-from lib.schema import error_responses
+from lib.schema import GATEWAY_FILTER, TEAM_FILTER, error_responses
 
 
 class KeySerializer(serializers.ModelSerializer):
@@ -65,8 +65,8 @@ class KeyListView(generics.ListAPIView):
         summary="List gateway keys",
         description="Your teams' gateway keys (never their secrets).",
         parameters=[
-            OpenApiParameter("team", str, description="Team slug."),
-            OpenApiParameter("gateway", str, description="Gateway slug."),
+            TEAM_FILTER,
+            GATEWAY_FILTER,
             OpenApiParameter("active", str, enum=["true", "false"], description="Only active or only revoked keys."),
         ],
         responses={200: KeySerializer(many=True), **error_responses(400, 401, 403)},
