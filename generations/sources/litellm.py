@@ -15,8 +15,8 @@ https://docs.litellm.ai/docs/observability/generic_api) POSTs its queue of
   the usage object (`metadata.usage_object`, `hidden_params.usage_object` or `response.usage`:
   `prompt_tokens_details.cached_tokens`, `completion_tokens_details.reasoning_tokens`);
 - `startTime` (epoch seconds) as created_at; `stream`;
-- the model asked for: `hidden_params.litellm_model_name` (what was sent to the provider), else
-  `model` without its provider prefix;
+- the model asked for: `hidden_params.litellm_model_name` (what was sent, e.g.
+  `openrouter/openai/gpt-4o-mini`), else `model`, without LiteLLM's provider prefix;
 - where it went: `custom_llm_provider`, `api_base`; which key: `model_id` (the deployment) or
   `model_group`, matched against `ApiKey.litellm_models`, then `api_base` against
   `ApiKey.litellm_api_base`, then the `X-Tally-Api-Key` header.
@@ -133,10 +133,8 @@ def _usage(payload: dict) -> dict:
 
 
 def _model_asked_for(payload: dict, provider: str) -> Any:
-    sent = _text(_mapping(payload.get("hidden_params")).get("litellm_model_name"))
-    if sent:
-        return sent
-    model = payload.get("model")
+    """The gateway's name of the model: what LiteLLM sent, less LiteLLM's provider prefix."""
+    model = _text(_mapping(payload.get("hidden_params")).get("litellm_model_name")) or payload.get("model")
     if isinstance(model, str) and provider and model.startswith(f"{provider}/"):
         return model[len(provider) + 1 :]
     return model

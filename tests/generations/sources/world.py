@@ -11,7 +11,7 @@ from io import StringIO
 from django.core.management import call_command
 
 from accounts.models import AccessToken, ApiKey, Gateway, Team
-from billing.models import ModelPrice
+from billing.models import Discrepancy, ModelPrice
 from generations.models import Generation
 from generations.simulator.records import GENERATED_MODELS
 
@@ -64,6 +64,7 @@ def assert_all_verified_against_the_simulator(expected_ids: set[str]) -> None:
     generations = {generation.external_id: generation for generation in Generation.objects.select_related("gateway_record")}
     assert set(generations) == expected_ids
     states = {external_id: generation.state for external_id, generation in generations.items()}
+    assert list(Discrepancy.objects.values_list("kind", flat=True)) == []  # not even a warning
     assert states == {external_id: "verified" for external_id in expected_ids}
     for generation in generations.values():
         # The gateway's own record (the simulator's) agrees with what the source said.
