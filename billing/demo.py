@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from accounts.models import AccessToken, ApiKey, Gateway, Membership, Team
 from accounts.secrets import fingerprint
+from billing.demo_sources import demo_sources_seed
 from billing.models import PER_MILLION, ModelPrice
 from generations.gateways.exact_json import dumps_exact
 from generations.models import Generation, GenerationState
@@ -127,6 +128,13 @@ def demo_seed(
         keys = _api_keys(teams, gateways, rng, summary)
         _prices(gateways, now)
         specs = _generations(keys, now, generations, rng, summary)
+        source_specs, from_sources = demo_sources_seed(keys=keys, now=now)
+        specs += source_specs
+        summary.generations += sum(from_sources.values())
+        summary.notes.append(
+            "Generations that arrived from where they were recorded: "
+            + ", ".join(f"{count} from {source}" for source, count in from_sources.items())
+        )
     summary.simulator_file = demo_dir / "simulator.jsonl"
     summary.simulator_file.write_text("".join(dumps_exact(spec) + "\n" for spec in specs))
     summary.logins_file = demo_dir / "logins.txt"

@@ -17,6 +17,9 @@ from generations.models import DailySpend, Generation
 
 pytestmark = pytest.mark.django_db
 
+# Per team: 2 from a LiteLLM batch, 2 from an OpenRouter Broadcast delivery, 1 from OpenTelemetry.
+FROM_SOURCES = 3 * 5
+
 
 @pytest.fixture
 def demo(tmp_path, settings):
@@ -32,7 +35,7 @@ def test_it_creates_teams_gateways_keys_prices_and_pending_generations(demo):
     assert Gateway.objects.filter(kind="openrouter").count() == 2
     assert all(":8123/" in url for url in Gateway.objects.values_list("base_url", flat=True))
     assert ApiKey.objects.filter(is_byok=True, monthly_budget__isnull=False).exists()
-    assert Generation.objects.count() == len(demo) == 400
+    assert Generation.objects.count() == len(demo) == 400 + FROM_SOURCES
     assert set(Generation.objects.values_list("state", flat=True)) == {"pending"}
     used = set(Generation.objects.values_list("gateway_id", "model").distinct())
     priced = set(ModelPrice.objects.values_list("gateway_id", "model"))
@@ -43,7 +46,7 @@ def test_the_roll_ups_add_up_to_the_generations(demo):
     assert DailySpend.objects.aggregate(total=Sum("recorded_cost"))["total"] == Generation.objects.aggregate(
         total=Sum("cost")
     )["total"]
-    assert DailySpend.objects.aggregate(count=Sum("generations"))["count"] == 400
+    assert DailySpend.objects.aggregate(count=Sum("generations"))["count"] == 400 + FROM_SOURCES
 
 
 def test_a_realistic_share_of_generations_carries_a_planted_difference(demo):
@@ -80,5 +83,12 @@ def test_it_refuses_to_seed_twice_unless_asked_to_skip(demo):
     with pytest.raises(CommandError, match="teams already"):
         call_command("seed_demo", "--generations", "1")
     call_command("seed_demo", "--if-empty", stdout=io.StringIO())
-    assert Generation.objects.count() == 400
+    assert Generation.objects.count() == 400 + FROM_SOURCES
     assert Decimal(0) < Generation.objects.aggregate(total=Sum("cost"))["total"]
+
+
+def test_some_generations_arrive_through_litellm_broadcast_and_opentelemetry(demo):
+    from_sources = Generation.objects.filter(external_id__contains="-src")
+    assert from_sources.count() == FROM_SOURCES
+    assert set(from_sources.values_list("api_key__slug", flat=True)) == {"acme-openrouter", "globex-openrouter", "initech-openrouter"}
+    assert ApiKey.objects.get(slug="acme-openrouter").broadcast_key_name == "acme-production"
