@@ -1,5 +1,6 @@
 """LiteLLM's own generic_api logger, pointed at a live Tally, logging real litellm calls to the
-gateway simulator's OpenRouter chat endpoint; then reconciliation against the simulator."""
+gateway simulator's OpenRouter chat endpoint; then reconciliation against the simulator (by a
+real Celery worker, as in tests/billing/test_reconciliation_e2e.py, or `manage.py reconcile`)."""
 
 import asyncio
 import json
@@ -17,6 +18,7 @@ from litellm.integrations.generic_api.generic_api_callback import GenericAPILogg
 from litellm.litellm_core_utils.safe_json_dumps import safe_dumps  # noqa: E402
 
 from generations.models import Generation  # noqa: E402
+from tests.billing.test_reconciliation_e2e import sweep_until_done, workers  # noqa: E402, F401
 from tests.generations.sources.world import (  # noqa: E402
     assert_all_verified_against_the_simulator,
     bearer,
@@ -75,8 +77,10 @@ def openrouter_call(simulator_url: str, secret: str, model: str = "openai/gpt-4o
     )
 
 
+@pytest.mark.redis
+@pytest.mark.slow
 def test_a_mixed_batch_records_the_openrouter_calls_skips_the_rest_and_resending_it_creates_nothing(
-    live_server, gateway_simulator
+    live_server, gateway_simulator, workers
 ):
     world = source_world_create(simulator_url=gateway_simulator.url)
     secret = world.secrets["main"]
@@ -120,7 +124,8 @@ def test_a_mixed_batch_records_the_openrouter_calls_skips_the_rest_and_resending
         "provider 'openai' is not a gateway Tally tracks": 1,
     }
 
-    reconcile_until_done()
+    workers.start()
+    sweep_until_done(timeout=120)
     assert_all_verified_against_the_simulator(openrouter_ids)
 
 
