@@ -18,12 +18,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import AccessTokenAuthentication
-from accounts.permissions import CanIngest
-from accounts.schema import error_responses
 from generations.parsers import RequestTooLarge
 from generations.sources import litellm, otlp
 from generations.sources.keys import HEADER, TeamKeys
 from generations.sources.recording import NotTheFormat, SourceOutcome, TooManyPayloads, source_records_ingest
+from lib.permissions import CanIngest
+from lib.schema import error_responses
 
 PROTOBUF_TYPES = frozenset({"application/x-protobuf", "application/protobuf"})
 JSON_TYPE = "application/json"

@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from accounts.models import Team
-from generations.ingest import MAX_RECORDS, IngestRejected, generations_ingest
+from generations.ingest import IngestRejected, generations_ingest
+from generations.ingest.validation import MAX_RECORDS
 from generations.sources.keys import Skip
 
 MAX_PAYLOADS = MAX_RECORDS

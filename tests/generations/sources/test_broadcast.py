@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from generations.models import Generation
-from generations.simulator.records import sample_body
+from demo.simulator.records import sample_body
 from tests.generations.sources.world import (
     assert_all_verified_against_the_simulator,
     bearer,

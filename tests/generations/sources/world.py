@@ -13,7 +13,7 @@ from django.core.management import call_command
 from accounts.models import AccessToken, ApiKey, Gateway, Team
 from billing.models import Discrepancy, ModelPrice
 from generations.models import Generation
-from generations.simulator.records import GENERATED_MODELS
+from demo.simulator.records import GENERATED_MODELS
 
 
 @dataclass

@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from demo.simulator.answers import JSON, error_response
+from demo.simulator.records import GENERATED_MODELS, SimulatedRecord, sample_body
+from demo.simulator.state import SimulatorState
 from generations.gateways.exact_json import dumps_exact, loads_exact
-from generations.simulator.answers import JSON, error_response
-from generations.simulator.records import GENERATED_MODELS, SimulatedRecord, sample_body
-from generations.simulator.state import SimulatorState
 
 COST_QUANTUM = Decimal("1e-12")
 COMPLETION_TEXT = "Hello from the gateway simulator."

@@ -6,7 +6,8 @@ from decimal import Decimal
 import httpx
 
 from generations.gateways.base import GatewayGenerationRecord, LookupRequest, Unauthorised
-from generations.gateways.client import GatewayConnection, lookup_batch_sync
+from generations.gateways.client import GatewayConnection
+from tests.generations.gateway_helpers import lookup_batch_sync
 from generations.gateways.exact_json import loads_exact
 
 BODY = {"model": "anthropic/claude-3.5-haiku", "messages": [{"role": "user", "content": "two words"}]}
