@@ -535,7 +535,9 @@ class DiscrepancyAdmin(admin.ModelAdmin):
 
 @admin.register(ModelPrice)
 class ModelPriceAdmin(admin.ModelAdmin):
-    list_display = ("gateway", "model", "prompt", "completion", "cache_read", "cache_write", "valid_from")
-    list_filter = ("gateway",)
+    list_display = (
+        "gateway", "model", "prompt", "completion", "cache_read", "cache_write", "valid_from", "source", "fetched_at"
+    )
+    list_filter = ("gateway", "source")
     search_fields = ("model",)
     list_select_related = ("gateway",)

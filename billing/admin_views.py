@@ -10,6 +10,7 @@ from django.utils import timezone
 from billing.invoicing.exports import invoice_lines, invoice_pdf, invoice_title, invoices_csv
 from billing.models import Invoice
 from billing.selectors_overview import gateways_overview, open_discrepancies_by_kind
+from billing.selectors_prices import RECENT_DAYS, models_price_status
 
 
 @permission_required("billing.view_discrepancy", raise_exception=True)
@@ -21,6 +22,8 @@ def reconciliation_overview(request: HttpRequest) -> TemplateResponse:
         "now": now,
         "gateways": gateways_overview(now=now),
         "open_by_kind": open_discrepancies_by_kind(),
+        "price_status": models_price_status(now=now),
+        "price_status_days": RECENT_DAYS,
     }
     return TemplateResponse(request, "admin/billing/overview.html", context)
 

@@ -20,6 +20,7 @@ from generations.simulator.answers import (
     record_response,
     scripted_response,
 )
+from generations.simulator.model_list import model_list_routes
 from generations.simulator.records import generated_record, parse_specs
 from generations.simulator.state import SimulatorState
 
@@ -142,6 +143,7 @@ def create_app(state: SimulatorState | None = None) -> Starlette:
         Route("/_sim/config", configure, methods=["POST"]),
         Route("/_sim/stats", stats, methods=["GET"]),
         Route("/_sim/reset", reset, methods=["POST"]),
+        *model_list_routes(),
     ]
     app = Starlette(routes=routes)
     app.state.simulator = state
