@@ -74,7 +74,7 @@ def cost_mismatch(case: Case) -> Finding | None:
         return None
     detail = f"Recorded {ours.cost}, the gateway charged {charged}"
     if ours.gateway_kind == "kushrouter" and case.prices.charged is not None:
-        detail += f" (its tokens at the list price from {case.prices.charged.source}, less {case.discount:%} off)"
+        detail += f" (its tokens at the list price from {case.prices.charged.source}, less {(case.discount * 100).normalize():f}% off)"
     return Finding("cost_mismatch", ERROR, expected=ours.cost, actual=charged, detail=detail + ".")
 
 
