@@ -134,10 +134,10 @@ def _per_million(value: Any, *, name: str, discount: Decimal) -> Decimal:
         raise ValueError(f"{name} is not a price: {str(value)[:40]!r}") from None
     if not per_token.is_finite() or per_token < 0:
         raise ValueError(f"{name} {str(value)[:40]} is not a fixed price (it depends on the route)")
-    per_million = (per_token * PER_MILLION * (1 - discount)).quantize(PRICE_QUANTUM, rounding=ROUND_HALF_EVEN)
+    per_million = per_token * PER_MILLION * (1 - discount)
     if per_million >= LARGEST_PRICE:
         raise ValueError(f"{name} {str(value)[:40]} is too large")
-    return per_million
+    return per_million.quantize(PRICE_QUANTUM, rounding=ROUND_HALF_EVEN)
 
 
 def _discount(value: Any) -> Decimal:
