@@ -5,11 +5,13 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 from openrouter.components import Model
 
 from generations.gateways.base import BadPayload, NotFound
 from generations.gateways.model_list import ListedPrice, fetch_model_list, parse_model_list
+from generations.simulator.model_list import DEFAULT_MODELS
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "gateways" / "openrouter_models.json"
 
@@ -103,6 +105,7 @@ def test_an_answer_that_is_not_a_model_list_is_a_bad_payload(body):
 
 
 def test_the_simulator_serves_a_model_list_over_http(gateway_simulator):
+    httpx.post(f"{gateway_simulator.url}/_sim/models", json=DEFAULT_MODELS).raise_for_status()
     listing = fetch_model_list(base_url=gateway_simulator.base_url("openrouter"))
     prices = {price.model: price for price in listing.prices}
     assert prices["openai/gpt-4o-mini"].prompt == Decimal("0.15")
