@@ -1,6 +1,6 @@
 """The simulator's OpenRouter model list: `GET /openrouter/api/v1/models`, with per-token prices
 as OpenRouter writes them (decimal strings, USD per token). The entries are real OpenRouter
-prices of models the demo uses (August 2026); `POST /_sim/models` with a JSON list of model
+prices (August 2026) of a few models, most of which the demo uses; `POST /_sim/models` with a JSON list of model
 objects replaces the list (tests change prices with it), `{"data": [...]}` is accepted too."""
 
 import copy
