@@ -11,9 +11,8 @@ roll-ups move only for the rows whose state actually changed. The writing is in 
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.core.mail import mail_admins
 from django.db.models import F
