@@ -7,9 +7,9 @@ so a correct reconciliation verifies every one of them.
 from decimal import Decimal
 
 from accounts.secrets import fingerprint
+from demo.simulator.records import sample_body
 from generations.gateways.exact_json import dumps_exact
 from generations.models import Generation
-from generations.simulator.records import sample_body
 
 
 def record_spec(generation: Generation, *, kind: str, secret: str) -> dict:

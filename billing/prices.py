@@ -18,8 +18,9 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 
-from accounts.models import MONEY_DIGITS, MONEY_PLACES, Gateway
+from accounts.models import Gateway
 from billing.models import ModelPrice, PriceSource
+from lib.constants import MONEY_DIGITS, MONEY_PLACES
 
 PRICE_COLUMNS = ("gateway", "model", "prompt", "completion", "cache_read", "cache_write", "valid_from")
 PRICE_FIELDS = ("prompt", "completion", "cache_read", "cache_write")

@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "accounts",
     "generations",
     "billing",
+    # The demo data, the gateway simulator and the commands `make run` uses; no models.
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -10,12 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.access import ingest_team_ids, restrict_to_visible_teams
-from accounts.schema import error_responses
 from accounts.authentication import TokenUser
 from accounts.models import Team
-from accounts.pagination import KeysetPagination
-from accounts.permissions import CanIngest, CanRead
-from accounts.query_params import choice_param, datetime_param, text_param
 from generations.ingest import IngestRejected, generations_ingest, records_from_body
 from generations.models import Generation, GenerationState
 from generations.parsers import DecimalJSONParser
@@ -26,6 +22,10 @@ from generations.serializers import (
     IngestRequestSerializer,
     IngestResultSerializer,
 )
+from lib.pagination import KeysetPagination
+from lib.permissions import CanIngest, CanRead
+from lib.query_params import choice_param, datetime_param, text_param
+from lib.schema import error_responses
 
 GENERATION_FILTERS = [
     OpenApiParameter("gateway", str, description="Gateway slug."),

@@ -4,7 +4,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import MONEY_DIGITS, MONEY_PLACES, ApiKey, Gateway, Team
+from accounts.models import ApiKey, Gateway, Team
+from lib.constants import MONEY_DIGITS, MONEY_PLACES
 
 
 def money_field(**kwargs) -> models.DecimalField:

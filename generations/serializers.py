@@ -7,9 +7,9 @@ Python, because a serializer per record is too slow for 10,000 of them.
 
 from rest_framework import serializers
 
-from accounts.models import MONEY_DIGITS, MONEY_PLACES
-from generations.ingest import MAX_RECORDS, MODEL_MAX_LENGTH
+from generations.ingest.validation import MAX_RECORDS, MODEL_MAX_LENGTH
 from generations.models import GatewayRecord, Generation, GenerationState
+from lib.constants import MONEY_DIGITS, MONEY_PLACES
 
 
 def money(**kwargs) -> serializers.DecimalField:

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
-from accounts.models import MONEY_DIGITS, MONEY_PLACES
 from generations.gateways.adapter import endpoint
 from generations.gateways.base import BadPayload
 from generations.gateways.http import build_async_client, load_json_object, raise_for_status, send
+from lib.constants import MONEY_DIGITS, MONEY_PLACES
 
 MODELS_PATH = "/api/v1/models"
 PER_MILLION = Decimal(1_000_000)

@@ -17,7 +17,7 @@ from billing.reconciliation.services import generations_reconcile
 from generations.fetching import generations_claim_due
 from generations.models import Generation
 from generations.rollups import rollup_generations_added
-from generations.simulator.records import sample_body
+from demo.simulator.records import sample_body
 from tests.billing.invoice_helpers import make_finance_user
 
 pytestmark = pytest.mark.django_db(transaction=True)

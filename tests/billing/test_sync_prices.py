@@ -14,7 +14,7 @@ from accounts.models import Gateway
 from billing.models import ModelPrice, PriceSource
 from billing.price_lists import gateway_prices_sync
 from billing.tasks.prices import sync_gateway_prices
-from generations.simulator.model_list import DEFAULT_MODELS
+from demo.simulator.model_list import DEFAULT_MODELS
 
 pytestmark = pytest.mark.django_db
 

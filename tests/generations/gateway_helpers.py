@@ -5,9 +5,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from demo.simulator.records import sample_body
 from generations.gateways.base import LookupOutcome, LookupRequest
 from generations.gateways.client import GatewayConnection, lookup_batch_sync
-from generations.simulator.records import sample_body
 
 KINDS = ("openrouter", "fastrouter", "kushrouter")
 KEY = "sk-test-key-a"

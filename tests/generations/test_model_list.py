@@ -11,7 +11,7 @@ from openrouter.components import Model
 
 from generations.gateways.base import BadPayload, NotFound
 from generations.gateways.model_list import ListedPrice, fetch_model_list, parse_model_list
-from generations.simulator.model_list import DEFAULT_MODELS
+from demo.simulator.model_list import DEFAULT_MODELS
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "gateways" / "openrouter_models.json"
 

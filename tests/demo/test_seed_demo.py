@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import Sum
 
 from accounts.models import ApiKey, Gateway, Team
-from billing.demo import MODELS
+from demo.seed import MODELS
 from billing.models import ModelPrice
 from billing.price_book import PriceBook
 from generations.gateways.base import GatewayGenerationRecord, LookupRequest, NotFound
