@@ -74,7 +74,8 @@ def cost_mismatch(case: Case) -> Finding | None:
         return None
     detail = f"Recorded {ours.cost}, the gateway charged {charged}"
     if ours.gateway_kind == "kushrouter" and case.prices.charged is not None:
-        detail += f" (its tokens at the list price from {case.prices.charged.source}, less {(case.discount * 100).normalize():f}% off)"
+        source = case.prices.charged.source or "the price list"
+        detail += f" (its tokens at list price, from {source}, less {(case.discount * 100).normalize():f}%)"
     return Finding("cost_mismatch", ERROR, expected=ours.cost, actual=charged, detail=detail + ".")
 
 
@@ -190,7 +191,8 @@ def price_mismatch(case: Case) -> Finding | None:
     expected = money((at_list - cache_discount) * (1 - case.discount))
     if not case.tolerance.differ(expected, billed):
         return None
-    detail = f"{price.model} at list price ({price.source}) is {money(at_list)}"
+    source = f" (price from {price.source})" if price.source else ""
+    detail = f"{price.model} at list price{source} is {money(at_list)}"
     if cache_discount > 0:
         detail += f", less a cache discount of {cache_discount}"
     elif cache_discount < 0:
