@@ -151,7 +151,7 @@ def test_an_imported_price_beats_the_catalog_and_the_admin_shows_its_source(setu
     assert "catalog (genai-prices" in row_of["openai/gpt-4o-mini"]
     prices_page = client.get(reverse("admin:billing_modelprice_changelist")).content.decode()
     assert ModelPrice.objects.get().source == PriceSource.IMPORT
-    assert 'class="field-source">import</td>' in prices_page
+    assert 'class="field-price_source">import (from 2020-01-01)</td>' in prices_page
 
 
 def test_a_model_no_source_knows_is_a_clear_cost_mismatch_and_listed_as_missing_a_price(
@@ -170,3 +170,4 @@ def test_a_model_no_source_knows_is_a_clear_cost_mismatch_and_listed_as_missing_
     table = overview.split('id="prices-in-force"')[1].split("</table>")[0]
     missing_row = next(row for row in table.split("<tr") if "acme/house-model-7" in row)
     assert "no list price in force" in missing_row
+    assert "1 model with no list price" in overview
