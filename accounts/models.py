@@ -7,6 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from accounts.precision import MONEY_DIGITS, MONEY_PLACES
 from accounts.secrets import (
     decrypt_secret,
     encrypt_secret,
@@ -15,8 +16,6 @@ from accounts.secrets import (
     new_access_token,
 )
 
-MONEY_DIGITS = 24
-MONEY_PLACES = 12
 
 
 class Team(models.Model):

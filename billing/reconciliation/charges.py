@@ -21,7 +21,7 @@ ZERO = Decimal(0)
 
 
 def money(amount: Decimal) -> Decimal:
-    """An amount at the precision generations store (12 places), rounded half to even."""
+    """An amount at the precision generations store (18 places), rounded half to even."""
     return amount.quantize(MONEY_QUANTUM, rounding=ROUND_HALF_EVEN)
 
 

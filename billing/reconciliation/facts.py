@@ -13,8 +13,8 @@ ERROR = "error"
 WARNING = "warning"
 INFO = "info"
 
-# Per-generation amounts are stored with 12 decimal places (generations.models.money_field).
-MONEY_QUANTUM = Decimal("0.000000000001")
+from accounts.precision import MONEY_QUANTUM  # noqa: F401  (re-exported: the rules' precision)
+
 PER_MILLION = Decimal(1_000_000)
 
 

@@ -25,6 +25,7 @@ from billing.reconciliation.facts import (
     Prices,
     Tolerance,
 )
+from accounts.precision import plain_decimal
 from generations.gateways.base import GatewayGenerationRecord
 
 # OpenRouter's BYOK fee is 5% of what the call would have cost on OpenRouter's own capacity.
@@ -33,6 +34,11 @@ BYOK_FEE_RATE = Decimal("0.05")
 BYOK_FEE_RELATIVE_TOLERANCE = Decimal("0.02")
 # A dated snapshot of a model (openai/gpt-x-20260709, gpt-5-mini-2025-08-07) is the model asked for.
 DATED_SLUG_SUFFIX = re.compile(r"-(\d{8}|\d{4}-\d{2}-\d{2})$")
+
+def usd(amount: Decimal | None) -> str:
+    """An amount in a finding's text: plain digits and the unit, never an exponent."""
+    return plain_decimal(amount, "USD")
+
 
 VERIFIED = "verified"
 DISPUTED = "disputed"
@@ -74,7 +80,7 @@ def cost_mismatch(case: Case) -> Finding | None:
         ERROR,
         expected=ours.cost,
         actual=charged,
-        detail=f"Recorded {ours.cost}, the gateway charged {charged}.",
+        detail=f"Recorded {usd(ours.cost)}, the gateway charged {usd(charged)}.",
     )
 
 
@@ -115,7 +121,7 @@ def upstream_inconsistent(case: Case) -> Finding | None:
         ERROR,
         expected=record.total_cost,
         actual=record.usage,
-        detail=f"The gateway says total_cost {record.total_cost} but usage {record.usage}.",
+        detail=f"The gateway says total_cost {usd(record.total_cost)} but usage {usd(record.usage)}.",
     )
 
 
@@ -162,7 +168,7 @@ def byok_fee_unexpected(case: Case) -> Finding | None:
         ERROR,
         expected=expected_fee,
         actual=fee,
-        detail=f"BYOK fee {fee} is {fee / upstream:.2%} of the upstream cost {upstream}, not 0 or 5%.",
+        detail=f"BYOK fee {usd(fee)} is {fee / upstream:.2%} of the upstream cost {usd(upstream)}, not 0 or 5%.",
     )
 
 
@@ -190,12 +196,12 @@ def price_mismatch(case: Case) -> Finding | None:
     expected = money((at_list - cache_discount) * (1 - case.discount))
     if not case.tolerance.differ(expected, billed):
         return None
-    detail = f"{price.model} at list price is {money(at_list)}"
+    detail = f"{price.model} at list price is {usd(money(at_list))}"
     if cache_discount > 0:
-        detail += f", less a cache discount of {cache_discount}"
+        detail += f", less a cache discount of {usd(cache_discount)}"
     elif cache_discount < 0:
-        detail += f", plus {-cache_discount} for cache writes (a negative cache discount)"
-    detail += f": expected {expected}, billed {billed}."
+        detail += f", plus {usd(-cache_discount)} for cache writes (a negative cache discount)"
+    detail += f": expected {usd(expected)}, billed {usd(billed)}."
     return Finding("price_mismatch", ERROR, expected=expected, actual=billed, detail=detail)
 
 
@@ -248,7 +254,7 @@ def cancelled_billed(case: Case) -> Finding | None:
         INFO,
         expected=Decimal(0),
         actual=charged,
-        detail=f"Cancelled, and charged {charged} for the tokens it used.",
+        detail=f"Cancelled, and charged {usd(charged)} for the tokens it used.",
     )
 
 

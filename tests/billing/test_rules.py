@@ -313,3 +313,11 @@ def test_it_honours_a_gateway_specific_tolerance():
     loose = Tolerance(absolute=Decimal("0.001"), relative=Decimal("0"))
     case = Case(ours=ours(cost=Decimal("0.0050")), record=openrouter(), prices=Prices(), tolerance=loose)
     assert findings_for(case) == []
+
+
+def test_finding_texts_write_tiny_and_zero_amounts_as_plain_decimals_with_units():
+    findings = check(ours(cost=Decimal("0E-18")), openrouter(total_cost=Decimal("1.2345678901234E-5"),
+                                                          usage=Decimal("1.2345678901234E-5")), prices=Prices())
+    detail = only(findings, "cost_mismatch").detail
+    assert detail == "Recorded 0 USD, the gateway charged 0.000012345678901234 USD."
+    assert "E-" not in detail and "e-" not in detail
