@@ -54,6 +54,9 @@ class DiscrepancyKind(models.TextChoices):
     MISSING_UPSTREAM = "missing_upstream"
     EXPIRED_UNVERIFIED = "expired_unverified"
     CANCELLED_BILLED = "cancelled_billed"
+    UNREADABLE_RECORD = "unreadable_record"
+    CACHE_HIT = "cache_hit"
+    PRICE_UNCHECKED = "price_unchecked"
 
 
 class Severity(models.TextChoices):

@@ -23,11 +23,11 @@ from django.utils import timezone
 from accounts.models import ApiKey, Gateway, Team
 from accounts.precision import MONEY_INTEGER_DIGITS, sqlite_storable_amount, stored_amount
 from generations.models import Generation, GenerationState
-from generations.rollups import SpendFacts, rollup_generations_added
+from generations.rollups import SpendFacts
+from generations.scheduling import first_lookup_at
+from generations.services import generations_recorded
 
 MAX_RECORDS = 10_000
-# Gateways answer 404 for a while after a call completes; the first lookup waits a little.
-FIRST_LOOKUP_DELAY = timedelta(seconds=5)
 # A generation cannot be from the future; this much clock skew between machines is forgiven.
 ALLOWED_CLOCK_SKEW = timedelta(minutes=5)
 COST_LIMIT = Decimal(10) ** MONEY_INTEGER_DIGITS  # numeric(38, 18): twenty digits before the point
@@ -156,7 +156,7 @@ def generations_ingest(
     first_of_each = _first_of_each_identity(valid)
     with transaction.atomic():
         created = _insert(sorted(first_of_each, key=lambda record: record.identity))
-        rollup_generations_added(SpendFacts.of(record) for record in first_of_each if record.identity in created)
+        generations_recorded(SpendFacts.of(record) for record in first_of_each if record.identity in created)
         posted_again = len(valid) > len(first_of_each)
         stored = _stored_content(
             {record.identity for record in valid if posted_again or record.identity not in created}
@@ -284,7 +284,7 @@ def _validate_record(
         is_byok=values["is_byok"],
         cancelled=values["cancelled"],
         streamed=values["streamed"],
-        next_attempt_at=max(created_at + FIRST_LOOKUP_DELAY, now),
+        next_attempt_at=first_lookup_at(created_at=created_at, now=now),
     )
 
 

@@ -45,17 +45,29 @@ def list_cost(
 def kushrouter_cost(*, record: GatewayGenerationRecord, price: ListPrice, discount: Decimal) -> Decimal:
     """KushRouter's charge: its usage tokens at list price, less the gateway's discount.
 
-    KushRouter's usage follows Anthropic's convention: `prompt_tokens` are the uncached input
-    tokens, and `cache_read_input_tokens` / `cache_creation_input_tokens` come on top of them.
+    KushRouter does not document which convention its `usage` follows, so the provider's is
+    assumed. Anthropic models: `prompt_tokens` are the uncached input tokens, and
+    `cache_read_input_tokens` / `cache_creation_input_tokens` come on top of them. Every other
+    model (OpenAI's among them): `prompt_tokens` already include the cached tokens, so the cache
+    reads are taken out of it before pricing, never counted twice.
     """
+    prompt = record.tokens_prompt or 0
+    if not is_anthropic_model(record.served_model):
+        prompt = max(prompt - (record.tokens_cached or 0), 0)
     cost = list_cost(
         price=price,
-        prompt=record.tokens_prompt or 0,
+        prompt=prompt,
         completion=record.tokens_completion or 0,
         cache_read=record.tokens_cached or 0,
         cache_write=record.tokens_cache_write or 0,
     )
     return money(cost * (1 - discount))
+
+
+def is_anthropic_model(model: str) -> bool:
+    """Claude models (KushRouter names them without a provider prefix: `claude-sonnet-4-...`)."""
+    slug = model.strip().lower()
+    return slug.startswith(("anthropic/", "claude"))
 
 
 def gateway_charge(
