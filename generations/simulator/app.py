@@ -20,6 +20,7 @@ from generations.simulator.answers import (
     record_response,
     scripted_response,
 )
+from generations.simulator.protocol import rate_limit_headers
 from generations.simulator.records import generated_record, parse_specs
 from generations.simulator.state import SimulatorState
 
@@ -79,7 +80,7 @@ def create_app(state: SimulatorState | None = None) -> Starlette:
             record = generated_record(protocol, generation_id)
         if record is None or (record.key and record.key != key) or not state.visible(record):
             return error_response(protocol, 404)
-        return record_response(record)
+        return record_response(record, headers=_rate_limit_headers(state, protocol))
 
     async def openrouter(request: Request) -> Response:
         return await lookup("openrouter", request, request.query_params.get("id"))
@@ -146,6 +147,13 @@ def create_app(state: SimulatorState | None = None) -> Starlette:
     app = Starlette(routes=routes)
     app.state.simulator = state
     return app
+
+
+def _rate_limit_headers(state: SimulatorState, protocol: str) -> dict[str, str] | None:
+    """OpenRouter tells every answer where its rate-limit window stands."""
+    if protocol != "openrouter":
+        return None
+    return rate_limit_headers(limit=state.config.rate_limit_per_second, used_this_second=state.used_this_second(protocol))
 
 
 def _plain(value: Any) -> Any:
