@@ -39,6 +39,7 @@ RECHECK_SCHEDULE = (
 )
 RECHECK_DAILY = timedelta(days=1)
 RECHECK_HORIZON_DAYS = 30
+BEFORE_RETENTION = timedelta(hours=1)
 # Lookups whose answer could not be read before the generation gets an unreadable_record finding.
 MAX_UNREADABLE_ATTEMPTS = 10
 
@@ -75,10 +76,11 @@ def next_attempt_after_not_found(
 
     Inside the window: backoff, but no later than the next checkpoint (the window cut into
     MISSING_MIN_LOOKUPS parts, then just after its end). After the window (the generation came
-    in late, or a worker was down): LATE_LOOKUP_SPACING apart until it had its lookups."""
+    in late, or a worker was down): backoff, at most LATE_LOOKUP_SPACING apart, until it had its
+    lookups."""
     ends = grace_ends_at(created_at=created_at, grace_seconds=grace_seconds)
     if now >= ends:
-        return now + LATE_LOOKUP_SPACING
+        return min(next_attempt_after_failure(now=now, attempts=lookups, rng=rng), now + LATE_LOOKUP_SPACING)
     step = timedelta(seconds=grace_seconds) / MISSING_MIN_LOOKUPS
     checkpoints = [created_at + step * index for index in range(1, MISSING_MIN_LOOKUPS)] + [ends + AFTER_GRACE]
     checkpoint = next(moment for moment in checkpoints if moment > now)
@@ -89,10 +91,11 @@ def next_attempt_after_not_found(
 def recheck_horizon(*, created_at: datetime, retention_days: int | None) -> datetime:
     """The last moment a missing or unreadable generation is re-checked: the gateway's retention
     or the horizon (TALLY_RECHECK_HORIZON_DAYS), whichever comes first."""
-    days = getattr(settings, "TALLY_RECHECK_HORIZON_DAYS", RECHECK_HORIZON_DAYS)
+    horizon = created_at + timedelta(days=getattr(settings, "TALLY_RECHECK_HORIZON_DAYS", RECHECK_HORIZON_DAYS))
     if retention_days is not None:
-        days = min(days, retention_days)
-    return created_at + timedelta(days=days)
+        # Stop just before the record is gone, so the last re-check does not turn it into expired.
+        horizon = min(horizon, created_at + timedelta(days=retention_days) - BEFORE_RETENTION)
+    return horizon
 
 
 def next_recheck_at(*, now: datetime, created_at: datetime, retention_days: int | None) -> datetime | None:

@@ -241,6 +241,8 @@ def price_mismatch(case: Case) -> Finding | None:
         return None
     if is_cache_hit(record):
         return None
+    if record.is_byok and record.upstream_inference_cost == 0 and not record.total_cost:
+        return None  # the team's own provider account charged nothing (a free provider): no list price applies
     unchecked = price_unchecked_reason(record)
     if unchecked:
         return Finding(Kind.PRICE_UNCHECKED, INFO, detail=f"The price could not be checked: {unchecked}.")
@@ -428,6 +430,11 @@ def _positive(value) -> bool:
     return isinstance(value, (int, Decimal)) and not isinstance(value, bool) and value > 0
 
 
+def should_pin_key_hash(ours: OurGeneration, key_hash: str) -> bool:
+    """A key's first reported hash is pinned, unless it is the SHA-256 of the secret (always ours)."""
+    return bool(key_hash) and not ours.pinned_key_hash and not key_hash_matches(key_hash, ours.key_fingerprint)
+
+
 def same_key_hash(first: str, second: str) -> bool:
     return first.strip().lower() == second.strip().lower()
 
@@ -468,7 +475,7 @@ def decide(
     if isinstance(outcome, GatewayGenerationRecord):
         case = Case(ours=ours, record=outcome, prices=prices, tolerance=gateway.tolerance, discount=gateway.discount)
         findings = findings_for(case)
-        intents = (PinKeyHash(outcome.key_hash),) if outcome.key_hash and not ours.pinned_key_hash else ()
+        intents = (PinKeyHash(outcome.key_hash),) if should_pin_key_hash(ours, outcome.key_hash) else ()
         return Settle(state=verdict(findings), findings=findings, record=outcome, charged_cost=case.charged, intents=intents)
     if isinstance(outcome, PaymentRequired):
         return Release(intents=(PauseGateway(f"Payment required (402): {outcome}"),))
