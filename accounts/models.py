@@ -7,7 +7,6 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.utils import timezone
 
-from accounts.precision import MONEY_DIGITS, MONEY_PLACES
 from accounts.secrets import (
     decrypt_secret,
     encrypt_secret,
@@ -15,8 +14,7 @@ from accounts.secrets import (
     hash_access_token,
     new_access_token,
 )
-
-
+from lib.constants import MONEY_DIGITS, MONEY_PLACES
 
 # KushRouter's pricing page: every model at 30% off its list price.
 KUSHROUTER_DISCOUNT = Decimal("0.30")

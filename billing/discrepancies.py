@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from billing.models import Discrepancy, DiscrepancyEvent, DiscrepancyStatus
 from generations.services import generation_requeue
+from lib.errors import DomainError
 
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     DiscrepancyStatus.OPEN: {DiscrepancyStatus.ACKNOWLEDGED, DiscrepancyStatus.RESOLVED, DiscrepancyStatus.WRITTEN_OFF},
@@ -14,8 +15,8 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
 }
 
 
-class DiscrepancyTransitionError(ValueError):
-    pass
+class DiscrepancyTransitionError(DomainError):
+    """A status change the workflow does not allow, or one without a reason."""
 
 
 def discrepancy_change_status(*, discrepancy: Discrepancy, to_status: str, by, reason: str) -> Discrepancy:

@@ -16,8 +16,9 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 
 from accounts.models import Gateway
-from accounts.precision import MONEY_INTEGER_DIGITS, stored_amount
 from billing.models import ModelPrice
+from lib.errors import DomainError
+from lib.precision import MONEY_INTEGER_DIGITS, stored_amount
 
 PRICE_COLUMNS = ("gateway", "model", "prompt", "completion", "cache_read", "cache_write", "valid_from")
 PRICE_FIELDS = ("prompt", "completion", "cache_read", "cache_write")
@@ -26,7 +27,7 @@ MAX_INTEGER_DIGITS = MONEY_INTEGER_DIGITS
 MODEL_NAME_LENGTH = ModelPrice._meta.get_field("model").max_length
 
 
-class PriceImportError(ValueError):
+class PriceImportError(DomainError):
     """A problem with one line of a price file; nothing from the file was imported."""
 
     def __init__(self, line: int, message: str) -> None:

@@ -10,7 +10,7 @@ missing or unreadable. The one home of a generation's schedule; pure functions o
   the window (and no later than just after it), whatever the backoff base, so a generation is
   looked up at least three times over the window before it is declared missing.
 - After missing or unreadable: slow re-checks (RECHECK_SCHEDULE: hours, then daily) until the
-  gateway's retention or TALLY_RECHECK_HORIZON_DAYS (30) pass, whichever comes first.
+  gateway's retention or settings.TALLY_RECHECK_HORIZON_DAYS (30) pass, whichever comes first.
 """
 
 import random
@@ -38,10 +38,7 @@ RECHECK_SCHEDULE = (
     (timedelta(days=1), timedelta(hours=6)),
 )
 RECHECK_DAILY = timedelta(days=1)
-RECHECK_HORIZON_DAYS = 30
 BEFORE_RETENTION = timedelta(hours=1)
-# Lookups whose answer could not be read before the generation gets an unreadable_record finding.
-MAX_UNREADABLE_ATTEMPTS = 10
 
 
 def first_lookup_at(*, created_at: datetime, now: datetime) -> datetime:
@@ -91,7 +88,7 @@ def next_attempt_after_not_found(
 def recheck_horizon(*, created_at: datetime, retention_days: int | None) -> datetime:
     """The last moment a missing or unreadable generation is re-checked: the gateway's retention
     or the horizon (TALLY_RECHECK_HORIZON_DAYS), whichever comes first."""
-    horizon = created_at + timedelta(days=getattr(settings, "TALLY_RECHECK_HORIZON_DAYS", RECHECK_HORIZON_DAYS))
+    horizon = created_at + timedelta(days=settings.TALLY_RECHECK_HORIZON_DAYS)
     if retention_days is not None:
         # Stop just before the record is gone, so the last re-check does not turn it into expired.
         horizon = min(horizon, created_at + timedelta(days=retention_days) - BEFORE_RETENTION)
@@ -110,4 +107,4 @@ def next_recheck_at(*, now: datetime, created_at: datetime, retention_days: int 
 
 
 def max_unreadable_attempts() -> int:
-    return getattr(settings, "TALLY_RECONCILE_MAX_UNREADABLE_ATTEMPTS", MAX_UNREADABLE_ATTEMPTS)
+    return settings.TALLY_RECONCILE_MAX_UNREADABLE_ATTEMPTS

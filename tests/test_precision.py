@@ -1,10 +1,10 @@
-"""accounts/precision.py: one rounding of amounts at the 18th place, and plain decimals for people."""
+"""lib/precision.py: one rounding of amounts at the 18th place, and plain decimals for people."""
 
 from decimal import Decimal
 
 import pytest
 
-from accounts.precision import MONEY_PLACES, plain_decimal, sqlite_storable_amount, stored_amount
+from lib.precision import MONEY_PLACES, plain_decimal, sqlite_storable_amount, stored_amount
 
 
 def test_amounts_are_stored_with_at_least_eighteen_places():

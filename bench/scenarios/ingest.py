@@ -22,10 +22,10 @@ from bench.results import Check, ScenarioResult
 from bench.scenarios.context import ScenarioContext
 from bench.simulated import list_cost
 from bench.world import KeyRef, model_prices, sample_tokens
+from generations.scheduling import FIRST_LOOKUP_DELAY
 
 TARGET_SHARE = 0.30
 INGEST_PATH = "/api/v1/generations/"
-FIRST_LOOKUP_DELAY = timedelta(seconds=5)
 COPY_COLUMNS = (
     "gateway_id", "external_id", "api_key_id", "team_id", "model", "created_at", "tokens_prompt",
     "tokens_completion", "tokens_cached", "tokens_reasoning", "cost", "is_byok", "cancelled", "streamed",

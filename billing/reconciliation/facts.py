@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from accounts.precision import MONEY_QUANTUM  # noqa: F401  (re-exported: the rules' precision)
 from billing.models import DiscrepancyKind, Severity
 from generations.gateways.base import GatewayGenerationRecord
 from generations.models import GenerationState
+from lib.precision import MONEY_QUANTUM  # noqa: F401  (re-exported: the rules' precision)
 
 # The models' enums, so a finding's kind and severity and a verdict's state are what is stored.
 ERROR = Severity.ERROR
@@ -21,6 +21,7 @@ INFO = Severity.INFO
 Kind = DiscrepancyKind
 State = GenerationState
 
+# List prices are in USD per million tokens.
 PER_MILLION = Decimal(1_000_000)
 
 

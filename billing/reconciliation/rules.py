@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
 
-from accounts.precision import plain_decimal
+from lib.precision import plain_decimal
 from billing.reconciliation.charges import gateway_charge, list_cost, money
 from billing.reconciliation.facts import (
     ERROR,

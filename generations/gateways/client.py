@@ -9,7 +9,6 @@ escapes, whatever the gateway sends.
 """
 
 import asyncio
-import concurrent.futures
 import time
 import dataclasses
 from collections.abc import Callable, Sequence
@@ -101,23 +100,6 @@ async def lookup_batch(
                 slots.put_nowait(client)
 
         return list(await asyncio.gather(*(bounded(request) for request in requests)))
-
-
-def lookup_batch_sync(
-    connection: GatewayConnection,
-    requests: Sequence[LookupRequest],
-    *,
-    limiter: Limiter | None = None,
-) -> list[LookupOutcome]:
-    """lookup_batch for callers that are not async (Celery tasks, management commands)."""
-    coroutine = lookup_batch(connection, requests, limiter=limiter)
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine)
-    # Called from inside an event loop: run the batch on a loop of its own in another thread.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as executor:
-        return executor.submit(asyncio.run, coroutine).result()
 
 
 async def _lookup_one(

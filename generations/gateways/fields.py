@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from accounts.precision import stored_amount
+from lib.precision import stored_amount
 from generations.gateways.base import BadPayload
 
 Fields = dict[str, Any]
@@ -60,7 +60,7 @@ def read_decimal(fields: Fields, name: str, *, required: bool = False) -> Decima
 
 def read_money(fields: Fields, name: str, *, required: bool = False) -> Decimal | None:
     """An amount of money, rounded once, half to even, to the 18 places amounts are stored with
-    (accounts/precision.py): what the rules compare is what is stored."""
+    (lib/precision.py): what the rules compare is what is stored."""
     amount = read_decimal(fields, name, required=required)
     return None if amount is None else stored_amount(amount)
 

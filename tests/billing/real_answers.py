@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from billing.reconciliation.charges import list_cost, money
-from generations.simulator.records import sample_body
+from demo.simulator.records import sample_body
 from tests.billing.reconciliation_world import PRICES, Planned, World
 
 # FastRouter's own hash of a key: not SHA-256 of the secret (its algorithm is undocumented).

@@ -6,7 +6,7 @@ import pytest
 from openrouter import OpenRouter, errors
 from openrouter.utils import BackoffStrategy, RetryConfig
 
-from generations.simulator.protocol import OPENROUTER_REQUIRED_NULLABLE
+from demo.simulator.protocol import OPENROUTER_REQUIRED_NULLABLE
 from tests.generations.gateway_helpers import KEY, body_for, spec_for
 
 # The SDK retries 5xx by default; the script answers the error once, so ask once.
@@ -37,7 +37,7 @@ def test_the_sdk_parses_a_fallback_and_a_response_cache_hit(sdk, gateway_simulat
     from datetime import UTC, datetime
     from decimal import Decimal
 
-    from generations.simulator.records import sample_body
+    from demo.simulator.records import sample_body
 
     common = dict(model="openai/gpt-4o-mini", provider="OpenAI", created_at=datetime(2026, 3, 2, tzinfo=UTC),
                   tokens_prompt=100, tokens_completion=20, cost=Decimal("0.0001"))

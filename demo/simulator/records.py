@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from generations.gateways.exact_json import dumps_exact, loads_exact
-from generations.simulator.protocol import openrouter_completed
+from demo.simulator.protocol import openrouter_completed
 
 PROTOCOLS = ("openrouter", "fastrouter", "kushrouter")
 

@@ -10,8 +10,8 @@ Invoice amounts are rounded to the currency's minor unit elsewhere, from these e
 
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 
-MONEY_DIGITS = 38
-MONEY_PLACES = 18
+from lib.constants import MONEY_DIGITS, MONEY_PLACES
+
 MONEY_QUANTUM = Decimal(1).scaleb(-MONEY_PLACES)
 # The largest amount the columns hold is just under 10 ** MONEY_INTEGER_DIGITS.
 MONEY_INTEGER_DIGITS = MONEY_DIGITS - MONEY_PLACES

@@ -7,9 +7,9 @@ from email.utils import formatdate
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from demo.simulator.records import SimulatedRecord
 from generations.gateways.exact_json import dumps_exact
-from generations.simulator.protocol import fastrouter_error, payment_required_with_retry_after
-from generations.simulator.records import SimulatedRecord
+from demo.simulator.protocol import fastrouter_error, payment_required_with_retry_after
 
 JSON = "application/json"
 HUGE_BYTES = 6 * 1024 * 1024

@@ -21,13 +21,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import AccessToken, ApiKey, Gateway, Membership, Team
-from accounts.precision import MONEY_QUANTUM
 from accounts.secrets import fingerprint
-from billing.models import PER_MILLION, ModelPrice
+from billing.models import ModelPrice
+from billing.reconciliation.facts import MONEY_QUANTUM, PER_MILLION
+from demo.simulator.records import sample_body
 from generations.gateways.exact_json import dumps_exact
 from generations.models import Generation, GenerationState
 from generations.rollups import rollup_generations_added
-from generations.simulator.records import sample_body
 
 DEMO_PASSWORD = "tally-demo"
 BYOK_FEE_RATE = Decimal("0.05")
