@@ -74,6 +74,9 @@ class DiscrepancyKind(models.TextChoices):
     MISSING_UPSTREAM = "missing_upstream"
     EXPIRED_UNVERIFIED = "expired_unverified"
     CANCELLED_BILLED = "cancelled_billed"
+    UNREADABLE_RECORD = "unreadable_record"
+    CACHE_HIT = "cache_hit"
+    PRICE_UNCHECKED = "price_unchecked"
 
 
 class Severity(models.TextChoices):
@@ -106,9 +109,9 @@ class Discrepancy(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False)
     kind = models.CharField(max_length=32, choices=DiscrepancyKind.choices)
     severity = models.CharField(max_length=10, choices=Severity.choices)
-    expected = models.DecimalField(max_digits=30, decimal_places=12, null=True, blank=True)
-    actual = models.DecimalField(max_digits=30, decimal_places=12, null=True, blank=True)
-    delta = models.DecimalField(max_digits=30, decimal_places=12, null=True, blank=True)
+    expected = money_field(null=True, blank=True)
+    actual = money_field(null=True, blank=True)
+    delta = money_field(null=True, blank=True)
     detail = models.TextField(blank=True, default="")
     status = models.CharField(max_length=16, choices=DiscrepancyStatus.choices, default=DiscrepancyStatus.OPEN)
     created_at = models.DateTimeField(default=timezone.now)

@@ -58,6 +58,14 @@ class GenerationQuerySet(models.QuerySet):
     def due(self, now=None) -> "GenerationQuerySet":
         return self.pending().filter(next_attempt_at__lte=now or timezone.now())
 
+    def recheck_due(self, now=None) -> "GenerationQuerySet":
+        """Missing and unreadable generations whose slow re-check is due."""
+        return self.filter(
+            state__in=[GenerationState.MISSING, GenerationState.DISPUTED],
+            next_attempt_at__isnull=False,
+            next_attempt_at__lte=now or timezone.now(),
+        )
+
 
 class Generation(models.Model):
     """Our record of one call. This is the table that grows to hundreds of millions of rows:
@@ -104,6 +112,12 @@ class Generation(models.Model):
                 fields=["team", "created_at"],
                 condition=~Q(state="verified"),
                 name="generation_team_unverified",
+            ),
+            # Slow re-checks of missing and unreadable generations (generations/scheduling.py).
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(state__in=["missing", "disputed"], next_attempt_at__isnull=False),
+                name="generation_recheck_due",
             ),
         ]
 
