@@ -283,3 +283,13 @@ def test_protobuf_doubles_and_json_numbers_are_read_to_the_last_digit_without_fl
 
     assert str(from_protobuf.attributes["gen_ai.usage.total_cost"]) == "0.00035999999999999997"
     assert str(from_json.attributes["gen_ai.usage.total_cost"]) == "1.2345678901234E-7"
+
+
+def test_the_answer_lists_at_most_a_hundred_reasons_however_many_providers_were_named(teams):
+    alpha, _ = teams
+    body = [payload(number, custom_llm_provider=f"provider-{number}", api_base="") for number in range(150)]
+
+    result = post_litellm(alpha, body).json()
+
+    assert result["skipped"] == 150
+    assert len(result["skipped_reasons"]) == 100
