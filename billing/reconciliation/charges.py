@@ -45,8 +45,11 @@ def list_cost(
 def kushrouter_cost(*, record: GatewayGenerationRecord, price: ListPrice, discount: Decimal) -> Decimal:
     """KushRouter's charge: its usage tokens at list price, less the gateway's discount.
 
-    KushRouter's usage follows Anthropic's convention: `prompt_tokens` are the uncached input
-    tokens, and `cache_read_input_tokens` / `cache_creation_input_tokens` come on top of them.
+    KushRouter's `prompt_tokens` do NOT include the cached tokens: its lookup reports usage in
+    Anthropic's convention (it names its cache counters after Anthropic's), so
+    `cache_read_input_tokens` and `cache_creation_input_tokens` come on top of `prompt_tokens`
+    and each is priced once, at its own rate. (genai-prices counts cache reads and writes inside
+    the input tokens instead; billing/catalog.py maps one onto the other.)
     """
     cost = list_cost(
         price=price,
@@ -56,6 +59,16 @@ def kushrouter_cost(*, record: GatewayGenerationRecord, price: ListPrice, discou
         cache_write=record.tokens_cache_write or 0,
     )
     return money(cost * (1 - discount))
+
+
+def total_input_tokens(*, kind: str, record: GatewayGenerationRecord) -> int:
+    """All the input tokens of a call, cache reads and writes included: what a tiered (long
+    context) list price counts. OpenRouter's and FastRouter's prompt counts already include the
+    cached tokens; KushRouter's do not (see kushrouter_cost)."""
+    prompt = record.tokens_prompt or 0
+    if kind == "kushrouter":
+        return prompt + (record.tokens_cached or 0) + (record.tokens_cache_write or 0)
+    return prompt
 
 
 def gateway_charge(

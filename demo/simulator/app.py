@@ -20,6 +20,7 @@ from demo.simulator.answers import (
     scripted_response,
 )
 from demo.simulator.chat import chat_routes
+from demo.simulator.model_list import model_list_routes
 from demo.simulator.records import generated_record, parse_specs
 from demo.simulator.state import SimulatorState
 from generations.gateways.exact_json import dumps_exact, loads_exact
@@ -144,6 +145,7 @@ def create_app(state: SimulatorState | None = None) -> Starlette:
         Route("/_sim/stats", stats, methods=["GET"]),
         Route("/_sim/reset", reset, methods=["POST"]),
         *chat_routes(state),
+        *model_list_routes(),
     ]
     app = Starlette(routes=routes)
     app.state.simulator = state

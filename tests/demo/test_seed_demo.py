@@ -9,7 +9,9 @@ from django.core.management import CommandError, call_command
 from django.db.models import Sum
 
 from accounts.models import ApiKey, Gateway, Team
+from demo.seed import MODELS
 from billing.models import ModelPrice
+from billing.price_book import PriceBook
 from generations.gateways.base import GatewayGenerationRecord, LookupRequest, NotFound
 from generations.gateways.client import GatewayConnection
 from generations.gateways.exact_json import loads_exact
@@ -38,9 +40,21 @@ def test_it_creates_teams_gateways_keys_prices_and_pending_generations(demo):
     assert ApiKey.objects.filter(is_byok=True, monthly_budget__isnull=False).exists()
     assert Generation.objects.count() == len(demo) == 400 + FROM_SOURCES
     assert set(Generation.objects.values_list("state", flat=True)) == {"pending"}
-    used = set(Generation.objects.values_list("gateway_id", "model").distinct())
-    priced = set(ModelPrice.objects.values_list("gateway_id", "model"))
-    assert used <= priced
+    assert set(Generation.objects.values_list("model", flat=True)) == {model.slug for model in MODELS}
+
+
+def test_the_catalog_prices_the_demo_and_imports_are_only_the_overrides(demo):
+    """The demo's gateways charge DemoModel's rates: the price in force (catalog where nothing
+    is imported) must be exactly those on every day the demo has generations."""
+    imported = set(ModelPrice.objects.values_list("model", "source").distinct())
+    assert imported == {(model.slug, "import") for model in MODELS if model.imported}
+    rates = {model.slug: (model.prompt, model.completion, model.cache_read, model.cache_write) for model in MODELS}
+    for gateway in Gateway.objects.all():
+        book = PriceBook(gateway)
+        for model, created_at in Generation.objects.filter(gateway=gateway).values_list("model", "created_at"):
+            price = book.price(model, at=created_at)
+            assert (model, (price.prompt, price.completion, price.cache_read, price.cache_write)) == (model, rates[model])
+            assert price.source.startswith("import" if model in {slug for slug, _ in imported} else "catalog")
 
 
 def test_the_roll_ups_add_up_to_the_generations(demo):
