@@ -65,6 +65,7 @@ class GenerationQuerySet(models.QuerySet):
             next_attempt_at__isnull=False,
             next_attempt_at__lte=now or timezone.now(),
         )
+
     def with_external_id(self, external_id: str) -> "GenerationQuerySet":
         """Generations with exactly this gateway id, on any gateway: `gateway_id IN (...) AND
         external_id = ...` walks the unique (gateway, external_id) index once per gateway, where
