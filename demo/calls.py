@@ -31,6 +31,10 @@ class DemoModel:
     cache_write: Decimal | None = None
     reasoning: bool = False
     weight: int = 1
+    # The demo's gateways charge these rates. For most models they are the genai-prices
+    # catalog's, so the demo needs no price of its own; an `imported` model's rates differ from
+    # the catalog's (a provider's own price), and the demo imports them to show an override.
+    imported: bool = False
 
 
 MODELS = (
@@ -45,8 +49,13 @@ MODELS = (
         weight=3,
     ),
     DemoModel("google/gemini-2.0-flash-001", "Google", Decimal("0.10"), Decimal("0.40"), Decimal("0.025"), weight=4),
-    DemoModel("meta-llama/llama-3.1-70b-instruct", "DeepInfra", Decimal("0.23"), Decimal("0.40"), weight=2),
-    DemoModel("deepseek/deepseek-r1", "DeepSeek", Decimal("0.55"), Decimal("2.19"), Decimal("0.14"), reasoning=True),
+    DemoModel(
+        "meta-llama/llama-3.1-70b-instruct", "DeepInfra", Decimal("0.23"), Decimal("0.40"), weight=2, imported=True
+    ),
+    DemoModel(
+        "deepseek/deepseek-r1", "DeepSeek", Decimal("0.55"), Decimal("2.19"), Decimal("0.14"), reasoning=True,
+        imported=True,
+    ),
 )
 SUBSTITUTES = {"openai/gpt-4o": "openai/gpt-4o-mini", "anthropic/claude-3.5-sonnet": "anthropic/claude-3.5-haiku"}
 DATED = {"openai/gpt-4o": "openai/gpt-4o-2024-08-06", "openai/gpt-4o-mini": "openai/gpt-4o-mini-2024-07-18"}

@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.models import AccessToken, ApiKey, Gateway, Membership, Team
 from billing.models import ModelPrice
 from demo.calls import DATED, MODELS, PLANTED_SHARE, PLANTS_BY_KIND, SUBSTITUTES, DemoKey, planted_call, random_call
+from demo.sources import demo_sources_seed
 from generations.gateways.exact_json import dumps_exact
 from generations.models import Generation
 from generations.rollups import rollup_generations_added
@@ -77,6 +78,13 @@ def demo_seed(
         keys = _api_keys(teams, gateways, rng, summary)
         _prices(gateways, now)
         specs = _generations(keys, now, generations, rng, summary)
+        source_specs, from_sources = demo_sources_seed(keys=keys, now=now)
+        specs += source_specs
+        summary.generations += sum(from_sources.values())
+        summary.notes.append(
+            "Generations that arrived from where they were recorded: "
+            + ", ".join(f"{count} from {source}" for source, count in from_sources.items())
+        )
     summary.simulator_file = demo_dir / "simulator.jsonl"
     summary.simulator_file.write_text("".join(dumps_exact(spec) + "\n" for spec in specs))
     summary.logins_file = demo_dir / "logins.txt"
@@ -160,6 +168,7 @@ def _api_keys(teams: list[Team], gateways: dict[str, Gateway], rng: random.Rando
 
 
 def _prices(gateways: dict[str, Gateway], now: datetime) -> None:
+    """Import only the prices the catalog does not already have right (see DemoModel.imported)."""
     valid_from = (now.replace(day=1) - timedelta(days=40)).replace(day=1).date()
     ModelPrice.objects.bulk_create(
         ModelPrice(
@@ -173,6 +182,7 @@ def _prices(gateways: dict[str, Gateway], now: datetime) -> None:
         )
         for gateway in gateways.values()
         for model in MODELS
+        if model.imported
     )
 
 
