@@ -304,3 +304,14 @@ def test_the_answer_lists_at_most_a_hundred_reasons_however_many_providers_were_
 
     assert result["skipped"] == 150
     assert len(result["skipped_reasons"]) == 100
+
+
+def test_a_header_key_on_another_gateway_than_the_call_went_to_is_not_used(teams):
+    alpha, _ = teams
+
+    answer = post_litellm(alpha, [payload(1)], HTTP_X_TALLY_API_KEY=alpha.fast_key.slug)
+
+    assert answer.json()["skipped_reasons"] == {
+        "the key it maps to is on gateway 'fastrouter', but the call went elsewhere": 1
+    }
+    assert not Generation.objects.exists()
