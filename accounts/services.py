@@ -62,12 +62,18 @@ def gateway_create(
     concurrency: int | None = None,
     rate_limit_per_second: int | None = None,
     discount: Decimal | None = None,
+    lookup_path: str = "",
 ) -> Gateway:
     """Create a gateway connection. Unset numbers take the model's defaults, except retention,
-    which defaults to what the gateway kind documents (7 days for KushRouter)."""
+    which defaults to what the gateway kind documents (7 days for KushRouter), and the discount
+    (KushRouter sells at 30% off list price). `lookup_path` is where the gateway answers lookups
+    when it is not the kind's usual path (some OpenRouter-compatible gateways: /v1/generation)."""
     if kind not in Gateway.Kind.values:
         raise ValidationError(f"Unknown gateway kind {kind!r}: choose one of {', '.join(Gateway.Kind.values)}.")
-    gateway = Gateway(slug=slug, kind=kind, base_url=base_url.rstrip("/"), name=name or slug)
+    gateway = Gateway(
+        slug=slug, kind=kind, base_url=base_url.rstrip("/"), name=name or slug, lookup_path=lookup_path.strip()
+    )
+    gateway.discount = Gateway.default_discount(kind)
     gateway.retention_days = retention_days if retention_days is not None else DEFAULT_RETENTION_DAYS.get(kind)
     given = {
         "grace_seconds": grace_seconds,

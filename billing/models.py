@@ -74,6 +74,9 @@ class DiscrepancyKind(models.TextChoices):
     MISSING_UPSTREAM = "missing_upstream"
     EXPIRED_UNVERIFIED = "expired_unverified"
     CANCELLED_BILLED = "cancelled_billed"
+    UNREADABLE_RECORD = "unreadable_record"
+    CACHE_HIT = "cache_hit"
+    PRICE_UNCHECKED = "price_unchecked"
 
 
 class Severity(models.TextChoices):
@@ -106,9 +109,9 @@ class Discrepancy(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False)
     kind = models.CharField(max_length=32, choices=DiscrepancyKind.choices)
     severity = models.CharField(max_length=10, choices=Severity.choices)
-    expected = models.DecimalField(max_digits=30, decimal_places=12, null=True, blank=True)
-    actual = models.DecimalField(max_digits=30, decimal_places=12, null=True, blank=True)
-    delta = models.DecimalField(max_digits=30, decimal_places=12, null=True, blank=True)
+    expected = money_field(null=True, blank=True)
+    actual = money_field(null=True, blank=True)
+    delta = money_field(null=True, blank=True)
     detail = models.TextField(blank=True, default="")
     status = models.CharField(max_length=16, choices=DiscrepancyStatus.choices, default=DiscrepancyStatus.OPEN)
     created_at = models.DateTimeField(default=timezone.now)
@@ -126,7 +129,8 @@ class Discrepancy(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "kind"], name="discrepancy_status_kind"),
-            models.Index(fields=["created_at"], name="discrepancy_created"),
+            # The finance list's order (newest first, the admin's and the overview's).
+            models.Index(fields=["created_at", "id"], name="discrepancy_created_id"),
             models.Index(fields=["team", "status", "api_key"], name="discrepancy_team_status_key"),
         ]
 
@@ -228,7 +232,11 @@ class Invoice(models.Model):
                 fields=["team", "period"], condition=~Q(status="void"), name="invoice_one_live_per_team_period"
             )
         ]
-        indexes = [models.Index(fields=["status", "period"], name="invoice_status_period")]
+        indexes = [
+            models.Index(fields=["status", "period"], name="invoice_status_period"),
+            # The finance list's order (Meta.ordering), across every team.
+            models.Index(fields=["-period", "team"], name="invoice_period_team"),
+        ]
 
     def __str__(self) -> str:
         return self.number or f"Draft {self.team} {self.period:%Y-%m}"

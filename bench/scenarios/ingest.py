@@ -27,6 +27,7 @@ from bench.scenarios.context import ScenarioContext
 from bench.scenarios.source_bodies import declare_litellm_deployments, litellm_bodies, otlp_bodies
 from bench.simulated import list_cost
 from bench.world import KeyRef, model_prices, sample_tokens
+from generations.scheduling import FIRST_LOOKUP_DELAY
 
 TARGET_SHARE = 0.30
 # LiteLLM and OTLP payloads are several times the size of an ingest record and are translated
@@ -35,7 +36,6 @@ SOURCE_TARGET_SHARE = 0.10
 INGEST_PATH = "/api/v1/generations/"
 LITELLM_PATH = "/api/v1/integrations/litellm/"
 OTLP_PATH = "/otlp/v1/traces"
-FIRST_LOOKUP_DELAY = timedelta(seconds=5)
 COPY_COLUMNS = (
     "gateway_id", "external_id", "api_key_id", "team_id", "model", "created_at", "tokens_prompt",
     "tokens_completion", "tokens_cached", "tokens_reasoning", "cost", "is_byok", "cancelled", "streamed",
