@@ -227,20 +227,26 @@ def span_json(**attributes) -> bytes:
     return json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}).encode()
 
 
+def llm_span_json(generation_id: str, cost_text: str) -> bytes:
+    """One GenAI span of a call through OpenRouter whose cost is the JSON number `cost_text`."""
+    body = span_json(
+        gen_ai__provider__name="openrouter",
+        gen_ai__response__id=generation_id,
+        gen_ai__request__model="openai/gpt-4o-mini",
+        gen_ai__usage__input_tokens=10,
+        gen_ai__usage__output_tokens=2,
+        gen_ai__usage__cost=1.0,
+    )
+    return body.replace(b'"doubleValue": 1.0', b'"doubleValue": ' + cost_text.encode())
+
+
 def post_otlp(team, body: bytes, content_type: str = "application/json", **headers):
     return bearer_client(team.ingest_token).generic("POST", OTLP, body, content_type=content_type, **headers)
 
 
 def test_a_cost_within_18_places_arrives_with_every_digit_it_was_sent_with(teams):
     alpha, _ = teams
-    body = span_json(
-        gen_ai__provider__name="openrouter",
-        gen_ai__response__id="gen-float",
-        gen_ai__request__model="openai/gpt-4o-mini",
-        gen_ai__usage__input_tokens=10,
-        gen_ai__usage__output_tokens=2,
-        gen_ai__usage__cost=0.000123456789012,
-    )
+    body = llm_span_json("gen-float", "0.000123456789012")
 
     answer = post_otlp(alpha, body, HTTP_X_TALLY_API_KEY=alpha.key.slug)
 
@@ -322,14 +328,7 @@ def test_a_header_key_on_another_gateway_than_the_call_went_to_is_not_used(teams
 def test_float_derived_costs_from_litellm_and_otlp_are_stored_to_the_18th_place(teams):
     alpha, _ = teams
     litellm_body = json.dumps([payload(1)]).replace('"response_cost": 4.2e-06', '"response_cost": 1.2345678901234e-07')
-    span = span_json(
-        gen_ai__provider__name="openrouter",
-        gen_ai__response__id="gen-float-otlp",
-        gen_ai__request__model="openai/gpt-4o-mini",
-        gen_ai__usage__input_tokens=10,
-        gen_ai__usage__output_tokens=2,
-        gen_ai__usage__cost=1.0,
-    ).replace(b'"doubleValue": 1.0', b'"doubleValue": 0.00035999999999999997')
+    span = llm_span_json("gen-float-otlp", "0.00035999999999999997")
 
     assert post_litellm(alpha, litellm_body.encode(), HTTP_X_TALLY_API_KEY=alpha.key.slug).json()["created"] == 1
     assert post_otlp(alpha, span, HTTP_X_TALLY_API_KEY=alpha.key.slug).status_code == 200
