@@ -5,6 +5,7 @@ keys only. Payloads start from one LiteLLM recorded (tests/fixtures/sources/).""
 import copy
 import gzip
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -226,25 +227,31 @@ def span_json(**attributes) -> bytes:
     return json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}).encode()
 
 
+def llm_span_json(generation_id: str, cost_text: str) -> bytes:
+    """One GenAI span of a call through OpenRouter whose cost is the JSON number `cost_text`."""
+    body = span_json(
+        gen_ai__provider__name="openrouter",
+        gen_ai__response__id=generation_id,
+        gen_ai__request__model="openai/gpt-4o-mini",
+        gen_ai__usage__input_tokens=10,
+        gen_ai__usage__output_tokens=2,
+        gen_ai__usage__cost=1.0,
+    )
+    return body.replace(b'"doubleValue": 1.0', b'"doubleValue": ' + cost_text.encode())
+
+
 def post_otlp(team, body: bytes, content_type: str = "application/json", **headers):
     return bearer_client(team.ingest_token).generic("POST", OTLP, body, content_type=content_type, **headers)
 
 
-def test_a_float_derived_cost_arrives_with_every_digit_it_was_sent_with(teams):
+def test_a_cost_within_18_places_arrives_with_every_digit_it_was_sent_with(teams):
     alpha, _ = teams
-    body = span_json(
-        gen_ai__provider__name="openrouter",
-        gen_ai__response__id="gen-float",
-        gen_ai__request__model="openai/gpt-4o-mini",
-        gen_ai__usage__input_tokens=10,
-        gen_ai__usage__output_tokens=2,
-        gen_ai__usage__cost=0.000123456789012,
-    ).replace(b"0.000123456789012", b"0.000123456789")  # 12 places: what ingest stores today
+    body = llm_span_json("gen-float", "0.000123456789012")
 
     answer = post_otlp(alpha, body, HTTP_X_TALLY_API_KEY=alpha.key.slug)
 
     assert answer.status_code == 200, answer.content
-    assert str(Generation.objects.get().cost.normalize()) == "0.000123456789"
+    assert str(Generation.objects.get().cost.normalize()) == "0.000123456789012"
 
 
 def test_unsupported_media_types_are_a_415_and_garbage_protobuf_a_400_status(teams):
@@ -304,3 +311,29 @@ def test_the_answer_lists_at_most_a_hundred_reasons_however_many_providers_were_
 
     assert result["skipped"] == 150
     assert len(result["skipped_reasons"]) == 100
+
+
+def test_a_header_key_on_another_gateway_than_the_call_went_to_is_not_used(teams):
+    alpha, _ = teams
+
+    answer = post_litellm(alpha, [payload(1)], HTTP_X_TALLY_API_KEY=alpha.fast_key.slug)
+
+    assert answer.json()["skipped_reasons"] == {
+        "the key it maps to is on gateway 'fastrouter', but the call went elsewhere": 1
+    }
+    assert not Generation.objects.exists()
+
+
+@pytest.mark.postgres
+def test_float_derived_costs_from_litellm_and_otlp_are_stored_to_the_18th_place(teams):
+    alpha, _ = teams
+    litellm_body = json.dumps([payload(1)]).replace('"response_cost": 4.2e-06', '"response_cost": 1.2345678901234e-07')
+    span = llm_span_json("gen-float-otlp", "0.00035999999999999997")
+
+    assert post_litellm(alpha, litellm_body.encode(), HTTP_X_TALLY_API_KEY=alpha.key.slug).json()["created"] == 1
+    assert post_otlp(alpha, span, HTTP_X_TALLY_API_KEY=alpha.key.slug).status_code == 200
+
+    costs = dict(Generation.objects.values_list("external_id", "cost"))
+    # 20 places in, each rounded once, half to even, to the 18 places a cost is stored with
+    assert costs["gen-1796157383-00000000000000000001"] == Decimal("0.000000123456789012")
+    assert costs["gen-float-otlp"] == Decimal("0.000360000000000000")
