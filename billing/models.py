@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.models import ApiKey, Gateway, Team
 from generations.models import Generation, money_field
+from lib.errors import DomainError
 
 PER_MILLION = Decimal(1_000_000)
 
@@ -73,6 +74,9 @@ class DiscrepancyKind(models.TextChoices):
     MISSING_UPSTREAM = "missing_upstream"
     EXPIRED_UNVERIFIED = "expired_unverified"
     CANCELLED_BILLED = "cancelled_billed"
+    UNREADABLE_RECORD = "unreadable_record"
+    CACHE_HIT = "cache_hit"
+    PRICE_UNCHECKED = "price_unchecked"
 
 
 class Severity(models.TextChoices):
@@ -94,41 +98,20 @@ SETTLED_STATUSES = (DiscrepancyStatus.RESOLVED, DiscrepancyStatus.WRITTEN_OFF)
 OPEN_STATUSES = (DiscrepancyStatus.OPEN, DiscrepancyStatus.ACKNOWLEDGED)
 
 
-class DiscrepancyQuerySet(models.QuerySet):
-    def bulk_create(self, objs, *args, **kwargs):
-        objs = list(objs)
-        _copy_owner_from_generations(objs)
-        return super().bulk_create(objs, *args, **kwargs)
-
-
-def _copy_owner_from_generations(discrepancies: list["Discrepancy"]) -> None:
-    """Fill each discrepancy's key and team from its generation (one query for all of them)."""
-    missing = [d for d in discrepancies if d.api_key_id is None or d.team_id is None]
-    if not missing:
-        return
-    owners = dict(
-        (pk, (api_key_id, team_id))
-        for pk, api_key_id, team_id in Generation.objects.filter(
-            pk__in={d.generation_id for d in missing}
-        ).values_list("pk", "api_key_id", "team_id")
-    )
-    for discrepancy in missing:
-        discrepancy.api_key_id, discrepancy.team_id = owners[discrepancy.generation_id]
-
-
 class Discrepancy(models.Model):
     """One finding on one generation. At most one per (generation, kind): a re-run updates it."""
 
     generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="discrepancies")
     # The generation's key and team, kept here so per-team and per-key counts of open findings
-    # never join the generations table. Filled from the generation on save and bulk_create.
+    # never join the generations table. Filled from the generation on save; bulk_create callers
+    # pass them (they have the generation at hand).
     api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+", db_index=False)
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False)
     kind = models.CharField(max_length=32, choices=DiscrepancyKind.choices)
     severity = models.CharField(max_length=10, choices=Severity.choices)
-    expected = models.DecimalField(max_digits=30, decimal_places=12, null=True, blank=True)
-    actual = models.DecimalField(max_digits=30, decimal_places=12, null=True, blank=True)
-    delta = models.DecimalField(max_digits=30, decimal_places=12, null=True, blank=True)
+    expected = money_field(null=True, blank=True)
+    actual = money_field(null=True, blank=True)
+    delta = money_field(null=True, blank=True)
     detail = models.TextField(blank=True, default="")
     status = models.CharField(max_length=16, choices=DiscrepancyStatus.choices, default=DiscrepancyStatus.OPEN)
     created_at = models.DateTimeField(default=timezone.now)
@@ -146,11 +129,10 @@ class Discrepancy(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "kind"], name="discrepancy_status_kind"),
-            models.Index(fields=["created_at"], name="discrepancy_created"),
+            # The finance list's order (newest first, the admin's and the overview's).
+            models.Index(fields=["created_at", "id"], name="discrepancy_created_id"),
             models.Index(fields=["team", "status", "api_key"], name="discrepancy_team_status_key"),
         ]
-
-    objects = DiscrepancyQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.generation_id}"
@@ -186,7 +168,7 @@ FROZEN_INVOICE_STATUSES = (InvoiceStatus.FINALIZED, InvoiceStatus.VOID)
 VOIDING_FIELDS = ("status", "voided_at", "voided_by", "void_reason")
 
 
-class InvoiceFrozenError(Exception):
+class InvoiceFrozenError(DomainError):
     """A finalized or void invoice, or one of its lines, was about to change."""
 
 
@@ -250,7 +232,11 @@ class Invoice(models.Model):
                 fields=["team", "period"], condition=~Q(status="void"), name="invoice_one_live_per_team_period"
             )
         ]
-        indexes = [models.Index(fields=["status", "period"], name="invoice_status_period")]
+        indexes = [
+            models.Index(fields=["status", "period"], name="invoice_status_period"),
+            # The finance list's order (Meta.ordering), across every team.
+            models.Index(fields=["-period", "team"], name="invoice_period_team"),
+        ]
 
     def __str__(self) -> str:
         return self.number or f"Draft {self.team} {self.period:%Y-%m}"

@@ -20,16 +20,17 @@ from django.db import transaction
 
 from accounts.models import Gateway
 from billing.models import ModelPrice, PriceSource
-from lib.constants import MONEY_DIGITS, MONEY_PLACES
+from lib.errors import DomainError
+from lib.precision import MONEY_INTEGER_DIGITS, stored_amount
 
 PRICE_COLUMNS = ("gateway", "model", "prompt", "completion", "cache_read", "cache_write", "valid_from")
 PRICE_FIELDS = ("prompt", "completion", "cache_read", "cache_write")
 OPTIONAL_PRICE_FIELDS = ("cache_read", "cache_write")
-MAX_INTEGER_DIGITS = MONEY_DIGITS - MONEY_PLACES
+MAX_INTEGER_DIGITS = MONEY_INTEGER_DIGITS
 MODEL_NAME_LENGTH = ModelPrice._meta.get_field("model").max_length
 
 
-class PriceImportError(ValueError):
+class PriceImportError(DomainError):
     """A problem with one line of a price file; nothing from the file was imported."""
 
     def __init__(self, line: int, message: str) -> None:
@@ -123,11 +124,9 @@ def _amount(text: str, *, column: str, line: int) -> Decimal | None:
         raise PriceImportError(line, f"{column} {text!r} is not a number") from None
     if not amount.is_finite() or amount < 0:
         raise PriceImportError(line, f"{column} {text!r} must be a price of zero or more")
-    if -amount.normalize().as_tuple().exponent > MONEY_PLACES:
-        raise PriceImportError(line, f"{column} {text!r} has more than {MONEY_PLACES} decimal places")
     if amount >= Decimal(10) ** MAX_INTEGER_DIGITS:
         raise PriceImportError(line, f"{column} {text!r} is too large")
-    return amount
+    return stored_amount(amount)
 
 
 def _date(text: str, *, line: int) -> date:

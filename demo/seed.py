@@ -22,14 +22,15 @@ from django.utils import timezone
 
 from accounts.models import AccessToken, ApiKey, Gateway, Membership, Team
 from accounts.secrets import fingerprint
-from billing.models import PER_MILLION, ModelPrice
+from billing.models import ModelPrice
+from billing.reconciliation.facts import MONEY_QUANTUM, PER_MILLION
 from demo.simulator.records import sample_body
+from demo.sources import demo_sources_seed
 from generations.gateways.exact_json import dumps_exact
 from generations.models import Generation, GenerationState
 from generations.rollups import rollup_generations_added
 
 DEMO_PASSWORD = "tally-demo"
-MONEY_QUANTUM = Decimal("0.000000000001")
 BYOK_FEE_RATE = Decimal("0.05")
 PLANTED_SHARE = 0.075
 TEAMS = (("Acme Research", "acme"), ("Globex Labs", "globex"), ("Initech", "initech"))
@@ -136,6 +137,13 @@ def demo_seed(
         keys = _api_keys(teams, gateways, rng, summary)
         _prices(gateways, now)
         specs = _generations(keys, now, generations, rng, summary)
+        source_specs, from_sources = demo_sources_seed(keys=keys, now=now)
+        specs += source_specs
+        summary.generations += sum(from_sources.values())
+        summary.notes.append(
+            "Generations that arrived from where they were recorded: "
+            + ", ".join(f"{count} from {source}" for source, count in from_sources.items())
+        )
     summary.simulator_file = demo_dir / "simulator.jsonl"
     summary.simulator_file.write_text("".join(dumps_exact(spec) + "\n" for spec in specs))
     summary.logins_file = demo_dir / "logins.txt"

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from accounts.access import ingest_team_ids, restrict_to_visible_teams
 from accounts.authentication import TokenUser
 from accounts.models import Team
-from generations.ingest import IngestRejected, generations_ingest, records_from_body
+from generations.ingest import generations_ingest, records_from_body
 from generations.models import Generation, GenerationState
 from generations.parsers import DecimalJSONParser
 from generations.serializers import (
@@ -24,7 +24,7 @@ from generations.serializers import (
 )
 from lib.pagination import KeysetPagination
 from lib.permissions import CanIngest, CanRead
-from lib.query_params import choice_param, datetime_param, text_param
+from lib.query_params import choice_param, datetime_param, filtered, text_param
 from lib.schema import error_responses
 
 GENERATION_FILTERS = [
@@ -56,9 +56,11 @@ class GenerationListView(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[Generation]:
         request = self.request
         queryset = visible_generations(request.user)
+        external_id = text_param(request, "id")
+        if external_id is not None:
+            queryset = queryset.with_external_id(external_id)
         exact = {
             "gateway__slug": text_param(request, "gateway"),
-            "external_id": text_param(request, "id"),
             "api_key__slug": text_param(request, "api_key"),
             "team__slug": text_param(request, "team"),
             "model": text_param(request, "model"),
@@ -66,7 +68,7 @@ class GenerationListView(generics.ListAPIView):
             "created_at__gte": datetime_param(request, "created_after"),
             "created_at__lt": datetime_param(request, "created_before"),
         }
-        return queryset.filter(**{lookup: value for lookup, value in exact.items() if value is not None})
+        return filtered(queryset, exact)
 
     @extend_schema(
         summary="List generations",
@@ -93,17 +95,12 @@ class GenerationListView(generics.ListAPIView):
         },
     )
     def post(self, request: Request) -> Response:
-        try:
-            records = records_from_body(request.data)
-            if isinstance(request.user, TokenUser):
-                result = generations_ingest(records=records, team=request.user.team)
-            else:
-                teams = Team.objects.filter(pk__in=ingest_team_ids(request.user))
-                result = generations_ingest(records=records, teams=list(teams))
-        except IngestRejected as rejected:
-            return Response(
-                {"errors": [error.as_dict() for error in rejected.errors]}, status=status.HTTP_400_BAD_REQUEST
-            )
+        records = records_from_body(request.data)
+        if isinstance(request.user, TokenUser):
+            result = generations_ingest(records=records, team=request.user.team)
+        else:
+            teams = Team.objects.filter(pk__in=ingest_team_ids(request.user))
+            result = generations_ingest(records=records, teams=list(teams))
         return Response(IngestResultSerializer(result).data, status=status.HTTP_201_CREATED)
 
 

@@ -5,18 +5,18 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
-from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.access import restrict_to_visible_teams
-from billing.discrepancies import DiscrepancyTransitionError, discrepancy_change_status
+from billing.discrepancies import discrepancy_change_status
 from billing.models import (
     Discrepancy,
     DiscrepancyKind,
     DiscrepancyStatus,
     Severity,
 )
+from generations.models import Generation
 from generations.parsers import DecimalJSONParser
 from generations.serializers import FindingSerializer
 from lib.pagination import KeysetPagination
@@ -56,11 +56,14 @@ class DiscrepancyListView(generics.ListAPIView):
 
     def get_queryset(self) -> QuerySet[Discrepancy]:
         request = self.request
+        queryset = visible_discrepancies(request.user)
+        external_id = text_param(request, "generation")
+        if external_id is not None:
+            queryset = queryset.filter(generation__in=Generation.objects.with_external_id(external_id).values("pk"))
         return filtered(
-            visible_discrepancies(request.user),
+            queryset,
             {
                 "generation__gateway__slug": text_param(request, "gateway"),
-                "generation__external_id": text_param(request, "generation"),
                 "api_key__slug": text_param(request, "api_key"),
                 "team__slug": text_param(request, "team"),
                 "kind": choice_param(request, "kind", DiscrepancyKind.values),
@@ -110,13 +113,10 @@ class DiscrepancyDetailView(generics.GenericAPIView):
         discrepancy = self.get_object()
         change = DiscrepancyStatusSerializer(data=request.data)
         change.is_valid(raise_exception=True)
-        try:
-            discrepancy_change_status(
-                discrepancy=discrepancy,
-                to_status=change.validated_data["status"],
-                by=request.user,
-                reason=change.validated_data["reason"],
-            )
-        except DiscrepancyTransitionError as error:
-            raise ParseError(str(error)) from None
+        discrepancy_change_status(
+            discrepancy=discrepancy,
+            to_status=change.validated_data["status"],
+            by=request.user,
+            reason=change.validated_data["reason"],
+        )
         return Response(DiscrepancySerializer(visible_discrepancies(request.user).get(pk=pk)).data)

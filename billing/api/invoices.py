@@ -1,6 +1,5 @@
 """API views for invoices and their lines."""
 
-from datetime import date
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -11,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.access import restrict_to_visible_teams
+from billing.invoicing.periods import period_parse
 from billing.models import (
     Invoice,
     InvoiceLine,
@@ -81,7 +81,7 @@ class InvoiceListView(generics.ListAPIView):
         period = text_param(request, "period")
         if period is not None:
             try:
-                period = date.fromisoformat(f"{period}-01")
+                period = period_parse(period)
             except ValueError:
                 raise ParseError("Query parameter 'period': Must be a month, YYYY-MM.") from None
         return filtered(

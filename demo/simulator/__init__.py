@@ -9,6 +9,8 @@ Protocol endpoints
     POST /fastrouter/api/v1/generation         {"generation_id": ID} -> {...}
     GET  /kushrouter/api/v1/generations?id=ID  -> {"success": true, "generation": {...}}
     GET  /kushrouter/api/v1/generation?id=ID   -> 307 to /kushrouter/api/v1/generations?id=ID
+    POST /openrouter/api/v1/chat/completions   an OpenRouter-like answer (gen- id, usage with cost); the
+                                               generation is recorded for the lookup (simulator/chat.py)
     GET  /openrouter/api/v1/models             -> {"data": [{"id", "pricing": {...}}, ...]} (model_list.py)
 
 Control endpoints

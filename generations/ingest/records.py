@@ -3,9 +3,11 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any, NamedTuple
 
-from generations.models import GenerationState
+from generations.models import REPORTED_FIELDS
+from lib.errors import DomainError
 
 
 @dataclass(frozen=True)
@@ -20,12 +22,15 @@ class RecordError:
         return {"index": self.index, "field": self.field, "message": self.message}
 
 
-class IngestRejected(Exception):
-    """The request was invalid; nothing was written."""
+class IngestRejected(DomainError):
+    """The request was invalid; nothing was written. Answered with every error by index and field."""
 
     def __init__(self, errors: list[RecordError]) -> None:
         super().__init__(f"{len(errors)} error(s)")
         self.errors = errors
+
+    def api_body(self) -> dict[str, Any]:
+        return {"errors": [error.as_dict() for error in self.errors]}
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,7 @@ class IngestResult:
 
 
 class ValidRecord(NamedTuple):
-    """A record that passed validation, in the column order of the insert."""
+    """A record that passed validation: the new generation's columns, by name."""
 
     gateway_id: int
     external_id: str
@@ -54,11 +59,6 @@ class ValidRecord(NamedTuple):
     streamed: bool
     next_attempt_at: datetime
 
-    # What every new generation starts as (so that SpendFacts.of reads a record as it would
-    # read the stored row).
-    state = GenerationState.PENDING
-    charged_cost = None
-
     @property
     def identity(self) -> tuple[int, str]:
         return (self.gateway_id, self.external_id)
@@ -66,8 +66,9 @@ class ValidRecord(NamedTuple):
     @property
     def content(self) -> tuple:
         """What must match a stored generation for this record to be a duplicate of it."""
-        return self[2:14]
+        return content_of(self)
 
 
 # The stored columns compared with ValidRecord.content, in the same order.
-CONTENT_COLUMNS = ValidRecord._fields[2:14]
+CONTENT_COLUMNS = ("api_key_id", "team_id", *REPORTED_FIELDS)
+content_of = attrgetter(*CONTENT_COLUMNS)

@@ -1,28 +1,32 @@
 """Writing validated records: insert what is new, read back what was already stored."""
 
+from operator import attrgetter
+
 from django.db import connection, transaction
 
 from generations.ingest.records import CONTENT_COLUMNS, ValidRecord
 from generations.models import Generation, GenerationState
 
-INSERT_COLUMNS = ValidRecord._fields
-POSTGRESQL_TYPES = (
-    "bigint",
-    "text",
-    "bigint",
-    "bigint",
-    "text",
-    "timestamptz",
-    "integer",
-    "integer",
-    "integer",
-    "integer",
-    "numeric",
-    "boolean",
-    "boolean",
-    "boolean",
-    "timestamptz",
-)
+# Each column ingest inserts (a field of ValidRecord), with its PostgreSQL type for COPY and unnest.
+COLUMN_TYPES = {
+    "gateway_id": "bigint",
+    "external_id": "text",
+    "api_key_id": "bigint",
+    "team_id": "bigint",
+    "model": "text",
+    "created_at": "timestamptz",
+    "tokens_prompt": "integer",
+    "tokens_completion": "integer",
+    "tokens_cached": "integer",
+    "tokens_reasoning": "integer",
+    "cost": "numeric",
+    "is_byok": "boolean",
+    "cancelled": "boolean",
+    "streamed": "boolean",
+    "next_attempt_at": "timestamptz",
+}
+INSERT_COLUMNS = tuple(COLUMN_TYPES)
+column_values = attrgetter(*INSERT_COLUMNS)
 SQLITE_ROWS_PER_STATEMENT = 1_000  # 17 parameters a row, within SQLite's 32,766
 
 
@@ -67,16 +71,16 @@ def _insert_postgresql(records: list[ValidRecord], table: str, columns: str, tai
         try:
             with transaction.atomic():
                 with cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
-                    copy.set_types([*POSTGRESQL_TYPES, "text", "smallint"])
+                    copy.set_types([*COLUMN_TYPES.values(), "text", "smallint"])
                     for record in new:
-                        copy.write_row((*record, GenerationState.PENDING.value, 0))
+                        copy.write_row((*column_values(record), GenerationState.PENDING.value, 0))
             return {record.identity for record in new}
         except psycopg.errors.UniqueViolation:
             pass
-        arrays = ", ".join(f"%s::{sql_type}[]" for sql_type in POSTGRESQL_TYPES)
+        arrays = ", ".join(f"%s::{sql_type}[]" for sql_type in COLUMN_TYPES.values())
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT *, %s, 0 FROM unnest({arrays}) {tail}",
-            [GenerationState.PENDING.value, *(list(column) for column in zip(*new))],
+            [GenerationState.PENDING.value, *(list(column) for column in zip(*map(column_values, new)))],
             binary=True,
         )
         return set(cursor.fetchall())
@@ -85,6 +89,8 @@ def _insert_postgresql(records: list[ValidRecord], table: str, columns: str, tai
 def _insert_rows(records: list[ValidRecord], table: str, columns: str, tail: str) -> set[tuple[int, str]]:
     """Multi-row VALUES statements, for SQLite."""
     adapt_datetime = connection.ops.adapt_datetimefield_value
+    adapters = {"created_at": adapt_datetime, "next_attempt_at": adapt_datetime, "cost": str}
+    adapt = [adapters.get(column, _unchanged) for column in INSERT_COLUMNS]
     placeholder = "(" + ", ".join(["%s"] * (len(INSERT_COLUMNS) + 2)) + ")"
     created: set[tuple[int, str]] = set()
     with connection.cursor() as cursor:
@@ -92,16 +98,16 @@ def _insert_rows(records: list[ValidRecord], table: str, columns: str, tail: str
             chunk = records[start : start + SQLITE_ROWS_PER_STATEMENT]
             params: list = []
             for record in chunk:
-                params.extend(record[:5])
-                params.append(adapt_datetime(record.created_at))
-                params.extend(record[6:10])
-                params.append(str(record.cost))
-                params.extend(record[11:14])
-                params.extend((adapt_datetime(record.next_attempt_at), GenerationState.PENDING, 0))
+                params.extend(adapter(value) for adapter, value in zip(adapt, column_values(record), strict=True))
+                params.extend((GenerationState.PENDING, 0))
             sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholder] * len(chunk))} {tail}"
             cursor.execute(sql, params)
             created.update((gateway_id, external_id) for gateway_id, external_id in cursor.fetchall())
     return created
+
+
+def _unchanged(value):
+    return value
 
 
 def stored_content(identities: set[tuple[int, str]]) -> dict[tuple[int, str], tuple]:

@@ -13,11 +13,15 @@ from demo.seed import MODELS
 from billing.models import ModelPrice
 from billing.price_book import PriceBook
 from generations.gateways.base import GatewayGenerationRecord, LookupRequest, NotFound
-from generations.gateways.client import GatewayConnection, lookup_batch_sync
+from generations.gateways.client import GatewayConnection
 from generations.gateways.exact_json import loads_exact
 from generations.models import DailySpend, Generation
+from tests.generations.gateway_helpers import lookup_batch_sync
 
 pytestmark = pytest.mark.django_db
+
+# Per team: 2 from a LiteLLM batch, 2 from an OpenRouter Broadcast delivery, 1 from OpenTelemetry.
+FROM_SOURCES = 3 * 5
 
 
 @pytest.fixture
@@ -34,7 +38,7 @@ def test_it_creates_teams_gateways_keys_prices_and_pending_generations(demo):
     assert Gateway.objects.filter(kind="openrouter").count() == 2
     assert all(":8123/" in url for url in Gateway.objects.values_list("base_url", flat=True))
     assert ApiKey.objects.filter(is_byok=True, monthly_budget__isnull=False).exists()
-    assert Generation.objects.count() == len(demo) == 400
+    assert Generation.objects.count() == len(demo) == 400 + FROM_SOURCES
     assert set(Generation.objects.values_list("state", flat=True)) == {"pending"}
     assert set(Generation.objects.values_list("model", flat=True)) == {model.slug for model in MODELS}
 
@@ -57,7 +61,7 @@ def test_the_roll_ups_add_up_to_the_generations(demo):
     assert DailySpend.objects.aggregate(total=Sum("recorded_cost"))["total"] == Generation.objects.aggregate(
         total=Sum("cost")
     )["total"]
-    assert DailySpend.objects.aggregate(count=Sum("generations"))["count"] == 400
+    assert DailySpend.objects.aggregate(count=Sum("generations"))["count"] == 400 + FROM_SOURCES
 
 
 def test_a_realistic_share_of_generations_carries_a_planted_difference(demo):
@@ -94,5 +98,13 @@ def test_it_refuses_to_seed_twice_unless_asked_to_skip(demo):
     with pytest.raises(CommandError, match="teams already"):
         call_command("seed_demo", "--generations", "1")
     call_command("seed_demo", "--if-empty", stdout=io.StringIO())
-    assert Generation.objects.count() == 400
+    assert Generation.objects.count() == 400 + FROM_SOURCES
     assert Decimal(0) < Generation.objects.aggregate(total=Sum("cost"))["total"]
+
+
+def test_some_generations_arrive_through_litellm_broadcast_and_opentelemetry(demo):
+    from_sources = Generation.objects.filter(external_id__contains="-src")
+    assert from_sources.count() == FROM_SOURCES
+    keys = set(from_sources.values_list("api_key__slug", flat=True))
+    assert keys == {"acme-openrouter", "globex-openrouter", "initech-openrouter"}
+    assert ApiKey.objects.get(slug="acme-openrouter").broadcast_key_name == "acme-production"

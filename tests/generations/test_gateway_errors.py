@@ -14,8 +14,8 @@ from generations.gateways.base import (
     TransientFailure,
     Unauthorised,
 )
-from generations.gateways.client import GatewayConnection, lookup_batch_sync
-from tests.generations.gateway_helpers import KINDS, lookup_one, spec_for
+from generations.gateways.client import GatewayConnection
+from tests.generations.gateway_helpers import KINDS, lookup_batch_sync, lookup_one, spec_for
 
 SCRIPTED = [
     ("404", NotFound),
