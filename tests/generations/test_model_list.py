@@ -12,6 +12,7 @@ from openrouter.components import Model
 from generations.gateways.base import BadPayload, NotFound
 from generations.gateways.model_list import ListedPrice, fetch_model_list, parse_model_list
 from demo.simulator.model_list import DEFAULT_MODELS
+from lib.constants import MONEY_PLACES
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "gateways" / "openrouter_models.json"
 
@@ -43,10 +44,19 @@ def test_per_token_strings_become_exact_prices_per_million_tokens(listing):
     assert prices["dots-studio/dots-3-note-preview:free"].prompt == Decimal(0)
 
 
-def test_a_repeating_decimal_rate_is_rounded_half_even_to_the_places_a_price_keeps(listing):
+def test_a_repeating_decimal_rate_is_kept_to_the_places_a_price_keeps(listing):
     gemini = next(price for price in listing.prices if price.model == "google/gemini-2.5-flash")
-    # "0.0000000833333333333333" per token is 0.0833333333333333 per million: 12 places kept.
-    assert gemini.cache_write == Decimal("0.083333333333")
+    # "0.0000000833333333333333" per token is 0.0833333333333333 per million.
+    assert gemini.cache_write == Decimal("0.0833333333333333")
+
+
+@pytest.mark.parametrize(("digits", "rounded"), [("15", 2), ("25", 2), ("35", 4)])
+def test_digits_past_the_stored_places_are_rounded_half_even_once(digits, rounded):
+    # digits x 10^-(MONEY_PLACES + 7) per token is digits/10 x 10^-MONEY_PLACES per million.
+    per_token = "0." + "0" * (MONEY_PLACES + 5) + digits
+    body = json.dumps({"data": [{"id": "a/b", "pricing": {"prompt": per_token, "completion": "0"}}]})
+    [price] = parse_model_list(body).prices
+    assert price.prompt == Decimal(rounded).scaleb(-MONEY_PLACES)
 
 
 def test_a_long_context_override_marks_the_size_below_which_the_flat_price_holds(listing):
