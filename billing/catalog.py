@@ -11,7 +11,8 @@ How the catalog's conventions map onto a `ListPrice` (USD per million tokens):
   in both, per million tokens in both: no conversion.
 - genai-prices counts cache reads and writes *inside* `input_tokens` and prices the remainder at
   `input_mtok`. Tally's `list_cost` takes the uncached prompt tokens apart from the cache reads
-  and writes (Anthropic's convention, which KushRouter's usage follows), which is the same sum.
+  and writes (Anthropic's convention; charges.kushrouter_cost brings KushRouter's usage to it),
+  which is the same sum.
 - Tiered prices (long-context rates) apply to *all* tokens once the request's total input
   tokens, cache included, pass the tier's start ("cliff" pricing, as genai-prices computes it):
   the tier is picked with `input_tokens` = uncached prompt + cache reads + cache writes.

@@ -9,9 +9,10 @@ import httpx
 import pytest
 from openrouter.components import Model
 
+from demo.simulator.model_list import DEFAULT_MODELS
 from generations.gateways.base import BadPayload, NotFound
 from generations.gateways.model_list import ListedPrice, fetch_model_list, parse_model_list
-from demo.simulator.model_list import DEFAULT_MODELS
+from lib.constants import MONEY_PLACES
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "gateways" / "openrouter_models.json"
 
@@ -48,6 +49,15 @@ def test_a_per_token_rate_becomes_its_exact_per_million_price(listing):
     # "0.0000000833333333333333" per token is 0.0833333333333333 per million: within the 18
     # places a price keeps, so no digit is lost.
     assert gemini.cache_write == Decimal("0.0833333333333333")
+
+
+@pytest.mark.parametrize(("digits", "rounded"), [("15", 2), ("25", 2), ("35", 4)])
+def test_digits_past_the_stored_places_are_rounded_half_even_once(digits, rounded):
+    # digits x 10^-(MONEY_PLACES + 7) per token is digits/10 x 10^-MONEY_PLACES per million.
+    per_token = "0." + "0" * (MONEY_PLACES + 5) + digits
+    body = json.dumps({"data": [{"id": "a/b", "pricing": {"prompt": per_token, "completion": "0"}}]})
+    [price] = parse_model_list(body).prices
+    assert price.prompt == Decimal(rounded).scaleb(-MONEY_PLACES)
 
 
 def test_a_long_context_override_marks_the_size_below_which_the_flat_price_holds(listing):
