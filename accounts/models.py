@@ -7,6 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from billing.money import MONEY_DIGITS, MONEY_PLACES  # the storage precision; others import it from here too
 from accounts.secrets import (
     decrypt_secret,
     encrypt_secret,
@@ -15,8 +16,6 @@ from accounts.secrets import (
     new_access_token,
 )
 
-MONEY_DIGITS = 24
-MONEY_PLACES = 12
 
 
 class Team(models.Model):
@@ -29,6 +28,9 @@ class Team(models.Model):
         default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0"))],
     )
+    # Who the invoices are addressed to; the team's name when empty.
+    billing_name = models.CharField(max_length=200, blank=True, default="")
+    billing_address = models.TextField(blank=True, default="", help_text="Postal address, one line per line.")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

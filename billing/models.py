@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import ApiKey, Gateway, Team
+from billing.money import DISCREPANCY_DIGITS, DISCREPANCY_PLACES, INVOICE_DIGITS, INVOICE_PLACES
 from generations.models import Generation, money_field
 
 PER_MILLION = Decimal(1_000_000)
@@ -107,9 +108,9 @@ class Discrepancy(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False)
     kind = models.CharField(max_length=32, choices=DiscrepancyKind.choices)
     severity = models.CharField(max_length=10, choices=Severity.choices)
-    expected = models.DecimalField(max_digits=30, decimal_places=12, null=True, blank=True)
-    actual = models.DecimalField(max_digits=30, decimal_places=12, null=True, blank=True)
-    delta = models.DecimalField(max_digits=30, decimal_places=12, null=True, blank=True)
+    expected = models.DecimalField(max_digits=DISCREPANCY_DIGITS, decimal_places=DISCREPANCY_PLACES, null=True, blank=True)
+    actual = models.DecimalField(max_digits=DISCREPANCY_DIGITS, decimal_places=DISCREPANCY_PLACES, null=True, blank=True)
+    delta = models.DecimalField(max_digits=DISCREPANCY_DIGITS, decimal_places=DISCREPANCY_PLACES, null=True, blank=True)
     detail = models.TextField(blank=True, default="")
     status = models.CharField(max_length=16, choices=DiscrepancyStatus.choices, default=DiscrepancyStatus.OPEN)
     created_at = models.DateTimeField(default=timezone.now)
@@ -205,10 +206,10 @@ class Invoice(models.Model):
     status = models.CharField(max_length=10, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT)
     number = models.CharField(max_length=32, unique=True, null=True, blank=True)
     currency = models.CharField(max_length=3, default="USD")
-    subtotal = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"))
-    markup = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"))
-    total = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"))
-    verified_amount = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"))
+    subtotal = models.DecimalField(max_digits=INVOICE_DIGITS, decimal_places=INVOICE_PLACES, default=Decimal("0.00"))
+    markup = models.DecimalField(max_digits=INVOICE_DIGITS, decimal_places=INVOICE_PLACES, default=Decimal("0.00"))
+    total = models.DecimalField(max_digits=INVOICE_DIGITS, decimal_places=INVOICE_PLACES, default=Decimal("0.00"))
+    verified_amount = models.DecimalField(max_digits=INVOICE_DIGITS, decimal_places=INVOICE_PLACES, default=Decimal("0.00"))
     created_at = models.DateTimeField(default=timezone.now)
     drafted_at = models.DateTimeField(default=timezone.now)
     finalized_at = models.DateTimeField(null=True, blank=True)
@@ -279,8 +280,8 @@ class InvoiceLine(models.Model):
     generations = models.BigIntegerField(default=0)
     tokens = models.BigIntegerField(default=0)
     amount_exact = money_field(default=0)
-    amount = models.DecimalField(max_digits=16, decimal_places=2)
-    verified_amount = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"))
+    amount = models.DecimalField(max_digits=INVOICE_DIGITS, decimal_places=INVOICE_PLACES)
+    verified_amount = models.DecimalField(max_digits=INVOICE_DIGITS, decimal_places=INVOICE_PLACES, default=Decimal("0.00"))
     # For adjustment lines: the discrepancy it settles, so it is carried to exactly one invoice.
     discrepancy = models.OneToOneField(
         Discrepancy, null=True, blank=True, on_delete=models.PROTECT, related_name="adjustment_line"

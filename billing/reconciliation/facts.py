@@ -13,8 +13,7 @@ ERROR = "error"
 WARNING = "warning"
 INFO = "info"
 
-# Per-generation amounts are stored with 12 decimal places (generations.models.money_field).
-MONEY_QUANTUM = Decimal("0.000000000001")
+from billing.money import MONEY_QUANTUM  # noqa: F401  (the precision generations store)
 PER_MILLION = Decimal(1_000_000)
 
 
