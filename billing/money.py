@@ -19,7 +19,7 @@ Invoice rounding
 Writing
     `money_text` for pages and the admin (sensible precision: cents, or enough places to see a
     fraction of a cent), `invoice_money_text` for invoice documents (always cents, with the
-    currency code), `plain_decimal` for CSV and exact figures, `percent_text` for measured shares
+    currency code), `decimal_text` for CSV, `plain_decimal` for exact figures on pages, `percent_text` for measured shares
     (90.4% verified is "90.4%"), `rate_text` for configured rates (a 5.25% markup is "5.25%").
 """
 
@@ -93,6 +93,13 @@ def plain_decimal(value, *, grouped: bool = False, signed: bool = False) -> str:
     amount = amount.normalize() if amount else Decimal(0)
     text = f"{amount:,f}" if grouped else f"{amount:f}"
     return f"+{text}" if signed and amount > 0 else text
+
+
+def decimal_text(value) -> str:
+    """A stored decimal with every place it has, never an exponent, for CSV: "3.00" stays
+    "3.00", `Decimal("0E-12")` -> "0.000000000000"."""
+    amount = as_decimal(value)
+    return "" if amount is None else f"{amount:f}"
 
 
 def money_places(amount: Decimal) -> int:

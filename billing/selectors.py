@@ -113,6 +113,11 @@ def open_discrepancy_counts_by_key(*, team: Team) -> dict[int, int]:
     return {row["api_key_id"]: row["count"] for row in rows}
 
 
+def spend_total(queryset) -> SpendRow:
+    """The spend of a DailySpend queryset as one row (zeros when it is empty)."""
+    return _rows(queryset, None)[0]
+
+
 def team_spend_total(*, team: Team, start: date, end: date) -> SpendRow:
     """All of a team's spend over the range, in one row."""
     return _rows(DailySpend.objects.filter(team=team, day__gte=start, day__lt=end), None)[0]

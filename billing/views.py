@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import ApiKey, Membership, Team
 from billing import selectors
 from billing.charts import daily_points, daily_spend_chart
+from billing.comparison import generation_comparison
 from billing.models import Discrepancy, Severity
 from billing.spend_exports import spend_export_response
 from generations.models import GatewayRecord, Generation
@@ -242,7 +243,7 @@ def generation_detail(request: HttpRequest, key_slug: str, generation_id: int) -
         "api_key": api_key,
         "generation": generation,
         "gateway_record": gateway_record,
-        "comparison": _comparison(generation, gateway_record),
+        "comparison": generation_comparison(generation, gateway_record),
         "discrepancies": sorted(
             Discrepancy.objects.filter(generation=generation).select_related("status_changed_by"),
             key=lambda discrepancy: (SEVERITY_ORDER.get(discrepancy.severity, len(SEVERITY_ORDER)), discrepancy.kind),
@@ -250,30 +251,3 @@ def generation_detail(request: HttpRequest, key_slug: str, generation_id: int) -
         "month": Month(generation.created_at.astimezone(UTC).date().replace(day=1)),
     }
     return render(request, "billing/spend/generation.html", context)
-
-
-def _comparison(generation: Generation, record: GatewayRecord | None) -> list[tuple[str, str, object, object]]:
-    """Rows of (label, kind of value, what we recorded, what the gateway said); None is unknown."""
-
-    def theirs(field: str) -> object:
-        return getattr(record, field) if record else None
-
-    rows = [
-        ("Model", "text", generation.model, theirs("served_model")),
-        ("Provider", "text", None, theirs("provider")),
-        ("Prompt tokens", "count", generation.tokens_prompt, theirs("tokens_prompt")),
-        ("Completion tokens", "count", generation.tokens_completion, theirs("tokens_completion")),
-        ("Cached tokens", "count", generation.tokens_cached, theirs("tokens_cached")),
-        ("Cache write tokens", "count", None, theirs("tokens_cache_write")),
-        ("Reasoning tokens", "count", generation.tokens_reasoning, theirs("tokens_reasoning")),
-        ("Cost (recorded / charged)", "money", generation.cost, generation.charged_cost),
-        ("Gateway total cost", "money", None, theirs("total_cost")),
-        ("Upstream inference cost", "money", None, theirs("upstream_inference_cost")),
-        ("Cache discount", "money", None, theirs("cache_discount")),
-        ("Credits used", "money", None, theirs("credits_used")),
-        ("BYOK", "flag", generation.is_byok, theirs("is_byok")),
-        ("Cancelled", "flag", generation.cancelled, theirs("cancelled")),
-        ("Streamed", "flag", generation.streamed, theirs("streamed")),
-    ]
-    # Gateway-only fields the gateway did not send say nothing: leave them out.
-    return [row for row in rows if row[2] not in (None, "") or row[3] not in (None, "")]

@@ -217,12 +217,15 @@ def test_invoice_exports_open_from_the_admin(finance_client, world):
 
 
 def test_the_overview_shows_counts_per_gateway_and_open_amounts_by_kind(finance_client, world):
-    page = finance_client.get(reverse("admin:billing_reconciliation_overview"))
+    page = finance_client.get(reverse("admin:billing_reconciliation_overview"), {"month": "2026-03"})
     rows = {row.gateway.slug: row for row in page.context["gateways"]}
     assert (rows["openrouter"].verified, rows["openrouter"].disputed, rows["openrouter"].pending) == (1, 1, 0)
-    assert [(row.kind, row.count, row.amount) for row in page.context["open_by_kind"]] == [
+    assert [(row.kind, row.count, row.money_at_stake) for row in page.context["open_by_kind"]] == [
         ("cost_mismatch", 1, Decimal("0.4"))
     ]
+    assert page.context["open_by_kind"][0].info.name == "Cost differs"
+    elsewhere = finance_client.get(reverse("admin:billing_reconciliation_overview"), {"month": "2026-02"})
+    assert elsewhere.context["open_by_kind"] == []
 
 
 def test_api_key_pages_never_show_the_secret(world):

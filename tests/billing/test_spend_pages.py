@@ -198,7 +198,7 @@ def test_it_lists_the_latest_50_generations_and_shows_what_was_found_on_a_disput
     detail = client.get(detail_url)
     assert detail.status_code == 200
     page = detail.content.decode()
-    assert "Cost Mismatch" in page
+    assert "Cost differs" in page and "The cost we recorded is not what the gateway charged." in page
     assert money(Decimal("0.52")) in page and money(Decimal("0.40")) in page
     assert "answer, exactly as received" in page and generation_raw_id(disputed) in page
 
@@ -208,7 +208,7 @@ def test_it_links_each_disputed_generation_in_the_recent_list_to_what_was_found(
     disputed = month_of_spend["disputed"]
     page = client.get(key_url(world.key)).content.decode()
     assert reverse("spend:generation", args=[world.key.slug, disputed.pk]) in page
-    assert "badge--disputed" in page and "Cost Mismatch" in page
+    assert "badge--disputed" in page and "Cost differs" in page
     assert "badge--verified" in page and "badge--pending" in page
 
 

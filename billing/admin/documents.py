@@ -1,28 +1,12 @@
-"""Finance pages inside the admin: the reconciliation overview and an invoice's exports."""
+"""An invoice's documents for finance: CSV of its lines, the PDF, and the printable page."""
 
-from django.contrib import admin
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.utils import timezone
 
-from billing.invoicing.exports import invoice_lines, invoice_pdf, invoice_title, invoices_csv
+from billing.invoicing.exports import invoice_document, invoice_pdf, invoice_title, invoices_csv
 from billing.models import Invoice
-from billing.selectors_overview import gateways_overview, open_discrepancies_by_kind
-
-
-@permission_required("billing.view_discrepancy", raise_exception=True)
-def reconciliation_overview(request: HttpRequest) -> TemplateResponse:
-    now = timezone.now()
-    context = {
-        **admin.site.each_context(request),
-        "title": "Reconciliation overview",
-        "now": now,
-        "gateways": gateways_overview(now=now),
-        "open_by_kind": open_discrepancies_by_kind(),
-    }
-    return TemplateResponse(request, "admin/billing/overview.html", context)
 
 
 def _invoice(pk: int) -> Invoice:
@@ -47,6 +31,4 @@ def invoice_pdf_download(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required("billing.view_invoice", raise_exception=True)
 def invoice_print(request: HttpRequest, pk: int) -> TemplateResponse:
-    invoice = _invoice(pk)
-    context = {"invoice": invoice, "title": invoice_title(invoice), "lines": invoice_lines(invoice)}
-    return TemplateResponse(request, "billing/invoice_print.html", context)
+    return TemplateResponse(request, "billing/invoice_print.html", {"document": invoice_document(_invoice(pk))})
