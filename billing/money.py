@@ -128,6 +128,14 @@ def money_text(value, currency: str = "USD") -> str:
     return _with_currency(rounded, places, currency)
 
 
+def money_tick_text(value: Decimal, step: Decimal, currency: str = "USD") -> str:
+    """A chart axis label: the amount with as many places as the tick step needs (at least cents),
+    so ticks of 0.0002 read "$0.0002", "$0.0004" rather than "$0.000200"."""
+    exponent = step.normalize().as_tuple().exponent
+    places = max(INVOICE_PLACES, -exponent if isinstance(exponent, int) else 0)
+    return _with_currency(_quantize(value, places), places, currency)
+
+
 def invoice_money_text(value, currency: str = "USD") -> str:
     """An invoice amount, always in cents with the currency code: "USD 1,234.50", "-USD 3.00"."""
     amount = as_decimal(value)

@@ -147,6 +147,9 @@ def _team_overview(team: Team, role: str, month: Month) -> dict:
 @with_month
 def spend_index(request: HttpRequest, month: Month) -> HttpResponse:
     memberships = Membership.objects.filter(user=request.user).select_related("team").order_by("team__name")
+    if request.user.is_staff and not memberships.exists():
+        # Finance (and other staff) without a team: their home is the finance dashboard.
+        return redirect("admin:index")
     teams = [_team_overview(membership.team, membership.role, month) for membership in memberships]
     return render(request, "billing/spend/index.html", {"teams": teams, **_month_navigation(month)})
 
@@ -178,6 +181,15 @@ class BudgetForm(forms.Form):
 @with_month
 def key_spend(request: HttpRequest, key_slug: str, month: Month) -> HttpResponse:
     api_key = _visible_key(request, key_slug)
+    state = request.GET.get("state", "")
+    if state and state not in selectors.GENERATION_STATE_FILTERS:
+        state = ""  # an unknown filter shows every generation rather than an error page
+    return _key_page(request, api_key, month, state=state)
+
+
+def _key_page(
+    request: HttpRequest, api_key: ApiKey, month: Month, *, state: str = "", budget_form=None, status: int = 200
+) -> HttpResponse:
     role = _role(request, api_key.team)
     points = daily_points(
         rows=selectors.key_spend_by_day(api_key=api_key, start=month.first_day, end=month.end),
@@ -185,24 +197,27 @@ def key_spend(request: HttpRequest, key_slug: str, month: Month) -> HttpResponse
         end=month.end,
     )
     total = selectors.key_spend_total(api_key=api_key, start=month.first_day, end=month.end)
+    open_in_month = selectors.open_discrepancy_counts_by_key(
+        team=api_key.team, start=month.start_time, end=month.end_time
+    ).get(api_key.id, 0)
+    if budget_form is None and role == Membership.Role.ADMIN:
+        budget_form = BudgetForm(initial={"monthly_budget": api_key.monthly_budget})
     context = {
         "api_key": api_key,
         "role": role,
-        "summary": selectors.KeySpend(
-            api_key=api_key,
-            spend=total,
-            open_discrepancies=selectors.open_discrepancy_counts_by_key(team=api_key.team).get(api_key.id, 0),
-        ),
+        "summary": selectors.KeySpend(api_key=api_key, spend=total, open_discrepancies=open_in_month),
         "points": points,
         "chart": daily_spend_chart(points=points, chart_id="daily-spend", title=f"Spend per day, {month.title}"),
         "by_model": selectors.key_spend_by_model(api_key=api_key, start=month.first_day, end=month.end),
-        "recent": selectors.key_recent_generations(api_key=api_key, start=month.start_time, end=month.end_time),
-        "budget_form": BudgetForm(initial={"monthly_budget": api_key.monthly_budget})
-        if role == Membership.Role.ADMIN
-        else None,
+        "recent": selectors.key_recent_generations(
+            api_key=api_key, start=month.start_time, end=month.end_time, state=state
+        ),
+        "state": state,
+        "state_filters": list(selectors.GENERATION_STATE_FILTERS),
+        "budget_form": budget_form if role == Membership.Role.ADMIN else None,
         **_month_navigation(month),
     }
-    return render(request, "billing/spend/key.html", context)
+    return render(request, "billing/spend/key.html", context, status=status)
 
 
 @login_required
@@ -219,15 +234,18 @@ def key_budget(request: HttpRequest, key_slug: str) -> HttpResponse:
     api_key = _visible_key(request, key_slug)
     if _role(request, api_key.team) != Membership.Role.ADMIN:
         raise PermissionDenied("Only team admins can change a key's budget.")
+    try:
+        month = month_from(request)
+    except MonthError:
+        month = Month.current()
     form = BudgetForm(request.POST)
-    if form.is_valid():
-        api_key.monthly_budget = form.cleaned_data["monthly_budget"]
-        api_key.save(update_fields=["monthly_budget"])
-        messages.success(request, f"Budget of {api_key.name} saved.")
-    else:
-        errors = "; ".join(error for field_errors in form.errors.values() for error in field_errors)
-        messages.error(request, f"The budget was not changed: {errors}")
-    return redirect(reverse("spend:key", args=[api_key.slug]))
+    if not form.is_valid():
+        # The page again, with what was typed and why it was refused, in the month it was typed in.
+        return _key_page(request, api_key, month, budget_form=form, status=400)
+    api_key.monthly_budget = form.cleaned_data["monthly_budget"]
+    api_key.save(update_fields=["monthly_budget"])
+    messages.success(request, f"Budget of {api_key.name} saved.")
+    return redirect(f"{reverse('spend:key', args=[api_key.slug])}?month={month.slug}")
 
 
 @login_required
