@@ -5,7 +5,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 
-from billing.invoicing.exports import invoice_document, invoice_pdf, invoice_title, invoices_csv
+from billing.invoicing.document import invoice_filename
+from billing.invoicing.exports import invoice_document, invoice_pdf, invoices_csv
 from billing.models import Invoice
 
 
@@ -17,7 +18,7 @@ def _invoice(pk: int) -> Invoice:
 def invoice_csv_download(request: HttpRequest, pk: int) -> HttpResponse:
     invoice = _invoice(pk)
     response = HttpResponse(invoices_csv([invoice]), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{invoice_title(invoice)}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{invoice_filename(invoice, "csv")}"'
     return response
 
 
@@ -25,7 +26,7 @@ def invoice_csv_download(request: HttpRequest, pk: int) -> HttpResponse:
 def invoice_pdf_download(request: HttpRequest, pk: int) -> HttpResponse:
     invoice = _invoice(pk)
     response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{invoice_title(invoice)}.pdf"'
+    response["Content-Disposition"] = f'inline; filename="{invoice_filename(invoice, "pdf")}"'
     return response
 
 

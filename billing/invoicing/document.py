@@ -56,7 +56,13 @@ class InvoiceDocument:
 
 
 def invoice_title(invoice: Invoice) -> str:
-    return invoice.number or f"Draft {invoice.team.slug} {invoice.period:%Y-%m}"
+    """How people call an invoice: its number, or "Draft Acme Research 2026-03" (the team's name)."""
+    return invoice.number or f"Draft {invoice.team.name} {invoice.period:%Y-%m}"
+
+
+def invoice_filename(invoice: Invoice, extension: str) -> str:
+    """A file name safe in a header: the number, or draft-<team slug>-<period>."""
+    return f"{invoice.number or f'draft-{invoice.team.slug}-{invoice.period:%Y-%m}'}.{extension}"
 
 
 def invoice_lines(invoice: Invoice) -> list[InvoiceLine]:
