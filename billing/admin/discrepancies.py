@@ -150,6 +150,9 @@ class DiscrepancyAdmin(admin.ModelAdmin):
     # ---- the case file ----------------------------------------------------------------------
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "POST":
+            # Nothing on a discrepancy is edited by hand: decisions go through decide_view.
+            return HttpResponseRedirect(request.path)
         discrepancy = self.get_object(request, object_id)
         extra = {"show_save": False, "show_save_and_continue": False, "show_save_and_add_another": False}
         if discrepancy is not None:
