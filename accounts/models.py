@@ -7,7 +7,6 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from billing.money import MONEY_DIGITS, MONEY_PLACES  # the storage precision; others import it from here too
 from accounts.secrets import (
     decrypt_secret,
     encrypt_secret,
@@ -15,7 +14,7 @@ from accounts.secrets import (
     hash_access_token,
     new_access_token,
 )
-
+from lib.constants import MONEY_DIGITS, MONEY_PLACES
 
 
 class Team(models.Model):

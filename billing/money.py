@@ -26,9 +26,11 @@ Writing
 from collections.abc import Iterable
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-# Storage precision: referenced by the model fields (accounts, generations, billing).
-MONEY_DIGITS = 24
-MONEY_PLACES = 12
+from lib.constants import MONEY_DIGITS, MONEY_PLACES
+
+# Storage precision: per-generation amounts use lib.constants (which every app's models and
+# serializers share, re-exported here); invoice and discrepancy fields use the constants below.
+__all__ = ["MONEY_DIGITS", "MONEY_PLACES"]
 MONEY_QUANTUM = Decimal(1).scaleb(-MONEY_PLACES)
 INVOICE_DIGITS = 16
 INVOICE_PLACES = 2

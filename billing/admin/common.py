@@ -13,13 +13,9 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from billing.discrepancies import DiscrepancyTransitionError
-from billing.invoicing.drafting import InvoiceStateError
 from billing.invoicing.periods import period_bounds, period_of, period_previous
 from billing.money import money_text
-
-# What a finance action may refuse with: shown to the user as the reason, nothing changed.
-REFUSALS = (InvoiceStateError, DiscrepancyTransitionError, PermissionError)
+from lib.errors import DomainError, admin_refusal
 
 
 def badge(value: str, label: str) -> str:
@@ -77,8 +73,8 @@ def confirm_with_form(
             try:
                 history_record(request, obj, apply(obj, form.cleaned_data))
                 done += 1
-            except REFUSALS as error:
-                modeladmin.message_user(request, f"{obj}: {error}", messages.ERROR)
+            except DomainError as error:
+                admin_refusal(modeladmin, request, error, about=obj)
         if done:
             modeladmin.message_user(request, f"{title}: {done} done.", messages.SUCCESS)
         return None

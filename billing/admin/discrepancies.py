@@ -14,7 +14,6 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from billing.admin.common import (
-    REFUSALS,
     GenerationPeriodFilter,
     ReasonForm,
     badge,
@@ -28,6 +27,7 @@ from billing.discrepancy_kinds import MONEY_KINDS, figure_text, kind_info
 from billing.models import Discrepancy, DiscrepancyEvent, DiscrepancyKind, DiscrepancyStatus
 from generations.admin import BoundedCountPaginator, exact_id_search
 from generations.models import GatewayRecord, Generation
+from lib.errors import DomainError, admin_refusal
 
 # The decisions finance can take on a case, in the order the buttons show.
 DECISIONS = (
@@ -213,8 +213,8 @@ class DiscrepancyAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, "Choose one of the buttons.", messages.ERROR)
                 return HttpResponseRedirect(page)
-        except REFUSALS as error:
-            self.message_user(request, str(error), messages.ERROR)
+        except DomainError as error:
+            admin_refusal(self, request, error)
             return HttpResponseRedirect(page)
         history_record(request, discrepancy, words)
         self.message_user(request, words, messages.SUCCESS)

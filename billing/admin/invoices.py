@@ -10,7 +10,6 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from billing.admin.common import (
-    REFUSALS,
     FinalizeForm,
     PeriodFilter,
     ReasonForm,
@@ -20,12 +19,13 @@ from billing.admin.common import (
     money_cell,
 )
 from billing.admin.documents import invoice_csv_download, invoice_pdf_download, invoice_print
-from billing.invoicing.drafting import InvoiceStateError, invoice_redraft
+from billing.invoicing.drafting import invoice_redraft
 from billing.invoicing.exports import invoice_title, invoices_csv
-from billing.invoicing.finalizing import OVERRIDE_PERMISSION, invoice_finalize
+from billing.invoicing.finalizing import invoice_finalize
 from billing.invoicing.voiding import invoice_replace, invoice_void
 from billing.models import FROZEN_INVOICE_STATUSES, Invoice, InvoiceLine, InvoiceStatus
 from billing.money import ZERO_CENTS, invoice_money_text, percent_text, plain_decimal, rate_text, share_width
+from lib.errors import DomainError, admin_refusal
 
 
 class InvoiceLineInline(admin.TabularInline):
@@ -66,8 +66,6 @@ class InvoiceLineInline(admin.TabularInline):
 
 def _finalize(invoice: Invoice, data: dict, user) -> str:
     reason = data["reason"] if data.get("override") else ""
-    if reason and not user.has_perm(OVERRIDE_PERMISSION):
-        raise PermissionError("You may not override settlement.")
     finalized = invoice_finalize(invoice=invoice, by=user, override_reason=reason)
     if finalized.override_reason:
         return f"Finalized as {finalized.number} with an override: {finalized.override_reason}"
@@ -199,8 +197,8 @@ class InvoiceAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 history_record(request, invoice, apply(invoice, form.cleaned_data, request.user))
-            except REFUSALS as error:
-                self.message_user(request, str(error), messages.ERROR)
+            except DomainError as error:
+                admin_refusal(self, request, error)
             else:
                 self.message_user(request, f"{title}: done.", messages.SUCCESS)
                 return HttpResponseRedirect(page)
@@ -245,8 +243,8 @@ class InvoiceAdmin(admin.ModelAdmin):
             invoice_redraft(invoice=invoice)
             history_record(request, invoice, "Redrafted from the current figures.")
             self.message_user(request, "Rebuilt from the current figures.", messages.SUCCESS)
-        except InvoiceStateError as error:
-            self.message_user(request, str(error), messages.ERROR)
+        except DomainError as error:
+            admin_refusal(self, request, error)
         return HttpResponseRedirect(page)
 
     # ---- the list ---------------------------------------------------------------------------
@@ -366,8 +364,8 @@ class InvoiceAdmin(admin.ModelAdmin):
             try:
                 invoice_redraft(invoice=invoice)
                 history_record(request, invoice, "Redrafted from the current figures.")
-            except InvoiceStateError as error:
-                self.message_user(request, str(error), messages.WARNING)
+            except DomainError as error:
+                admin_refusal(self, request, error)
 
     @admin.action(description="Export the selected invoices' lines as CSV", permissions=["view"])
     def export_csv(self, request, queryset):

@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from billing.money import MONEY_QUANTUM  # noqa: F401  (the smallest amount a cost or a price can store)
+
 ERROR = "error"
 WARNING = "warning"
 INFO = "info"
 
-from billing.money import MONEY_QUANTUM  # noqa: F401  (the precision generations store)
+# List prices are in USD per million tokens.
 PER_MILLION = Decimal(1_000_000)
 
 
