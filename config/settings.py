@@ -291,8 +291,8 @@ SPECTACULAR_SETTINGS = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 16 * 1024 * 1024)
 
 # The issuer printed on invoices (PDF and print view), and the payment term from the issue date.
-TALLY_INVOICE_ISSUER_NAME = os.environ.get("TALLY_INVOICE_ISSUER_NAME", "Tally")
-TALLY_INVOICE_ISSUER_ADDRESS = os.environ.get("TALLY_INVOICE_ISSUER_ADDRESS", "").replace("\\n", "\n")
+TALLY_INVOICE_ISSUER_NAME = env("TALLY_INVOICE_ISSUER_NAME", "Tally")
+TALLY_INVOICE_ISSUER_ADDRESS = (env("TALLY_INVOICE_ISSUER_ADDRESS") or "").replace("\\n", "\n")
 TALLY_INVOICE_DUE_DAYS = envint("TALLY_INVOICE_DUE_DAYS", 30)
 
 LOGGING = {
