@@ -33,7 +33,7 @@ DEMO_PASSWORD = "tally-demo"
 BYOK_FEE_RATE = Decimal("0.05")
 PLANTED_SHARE = 0.075
 TEAMS = (("Acme Research", "acme"), ("Globex Labs", "globex"), ("Initech", "initech"))
-# Who each demo team's invoices are addressed to (Team.billing_name and billing_address).
+# Who each demo team's invoices are addressed to (Team.bill_to_name and bill_to_address).
 BILL_TO = {
     "acme": ("Acme Research Ltd", "12 Harbour Road\nBristol BS1 4DJ\nUnited Kingdom"),
     "globex": ("Globex Labs Inc.", "500 Market Street, Suite 900\nSan Francisco, CA 94105\nUSA"),
@@ -158,13 +158,13 @@ def _teams_and_people(summary: DemoSummary) -> list[Team]:
         summary.notes.append("The Finance group does not exist yet: 'finance' is staff without permissions.")
     teams = []
     for name, slug in TEAMS:
-        billing_name, billing_address = BILL_TO[slug]
+        bill_to_name, bill_to_address = BILL_TO[slug]
         team = Team.objects.create(
             name=name,
             slug=slug,
             invoice_markup=Decimal("0.0525") if slug == "globex" else 0,
-            billing_name=billing_name,
-            billing_address=billing_address,
+            bill_to_name=bill_to_name,
+            bill_to_address=bill_to_address,
         )
         teams.append(team)
         for role in Membership.Role:

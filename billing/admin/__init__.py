@@ -8,7 +8,7 @@ the action into the admin history too.
 
 from django.contrib import admin
 
-from billing.admin import discrepancies, invoices, prices  # noqa: F401  (they register the models)
+from billing.admin import discrepancies, generations, invoices, prices  # noqa: F401  (they register the models)
 from billing.admin.dashboard import dashboard_index
 
 # Finance tables are wide; the page needs the room more than a second menu.

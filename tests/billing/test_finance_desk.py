@@ -37,7 +37,7 @@ MONTH = f"{PERIOD:%Y-%m}"
 @pytest.fixture
 def world():
     team = make_team("acme", markup="0.0525")
-    team.name, team.billing_name, team.billing_address = "Acme Research", "Acme Research Ltd", "1 Main St\nSpringfield"
+    team.name, team.bill_to_name, team.bill_to_address = "Acme Research", "Acme Research Ltd", "1 Main St\nSpringfield"
     team.save()
     key = make_key(team)
     make_generation(key, cost="9.04", charged="9.04", state=GenerationState.VERIFIED)
@@ -202,7 +202,7 @@ def test_the_pdf_has_issuer_bill_to_dates_number_and_watermark(world, settings):
 
 def test_hostile_text_is_printed_not_interpreted(world):
     team = world["team"]
-    team.billing_name = "<b>Evil & Co</b> <font size=90>"
+    team.bill_to_name = "<b>Evil & Co</b> <font size=90>"
     team.save()
     text = _pdf_text(invoice_draft(team=team, period=PERIOD))
     assert "<b>Evil & Co</b> <font size=90>" in text

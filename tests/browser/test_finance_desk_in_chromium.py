@@ -52,7 +52,7 @@ def desk(transactional_db, settings):
     settings.TALLY_INVOICE_ISSUER_NAME = "Tally Billing GmbH"
     settings.TALLY_INVOICE_ISSUER_ADDRESS = "Hauptstrasse 5\n10115 Berlin"
     world = spend_world()
-    world.team.billing_name, world.team.billing_address = "Research Labs Ltd", "7 Harbour Road\nBristol"
+    world.team.bill_to_name, world.team.bill_to_address = "Research Labs Ltd", "7 Harbour Road\nBristol"
     world.team.save()
     last = month_start(1)
     generations_add(world.key, created_at=last + timedelta(days=2), cost="1.25", state="verified", charged="1.25", count=4)

@@ -12,12 +12,12 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddField(
             model_name='team',
-            name='billing_address',
+            name='bill_to_address',
             field=models.TextField(blank=True, default='', help_text='Postal address, one line per line.'),
         ),
         migrations.AddField(
             model_name='team',
-            name='billing_name',
+            name='bill_to_name',
             field=models.CharField(blank=True, default='', max_length=200),
         ),
     ]
