@@ -33,6 +33,9 @@ UNITS: dict[str, str] = {
     "missing_upstream": NO_UNIT,
     "expired_unverified": NO_UNIT,
     "cancelled_billed": USD,
+    "unreadable_record": NO_UNIT,
+    "cache_hit": USD,
+    "price_unchecked": NO_UNIT,
     # Key-day findings (coverage): money recorded on one side and not on the other.
     "unrecorded_spend": USD,
     "unbilled_records": USD,
@@ -49,8 +52,16 @@ NAMES: dict[str, str] = {
     "missing_upstream": "Missing at the gateway",
     "expired_unverified": "Expired before verified",
     "cancelled_billed": "Cancelled but charged",
+    "unreadable_record": "Unreadable gateway answer",
+    "cache_hit": "Served from cache",
+    "price_unchecked": "Price not checkable",
     "unrecorded_spend": "Spend we did not record",
     "unbilled_records": "Recorded but not billed",
+}
+# Kinds found inside another rule (no function of their own): their explanation is written here.
+EXPLANATIONS: dict[str, str] = {
+    "price_unchecked": "The charge includes what per-token list prices cannot explain "
+    "(tools, search, a service tier), so the price was not checked.",
 }
 MONEY_KINDS = tuple(kind for kind, unit in UNITS.items() if unit == USD)
 FIRST_SENTENCE = re.compile(r"^(.+?\.)(\s|$)")
@@ -80,6 +91,8 @@ def kind_info(kind: str) -> KindInfo:
 
 
 def _explanation(kind: str) -> str:
+    if kind in EXPLANATIONS:
+        return EXPLANATIONS[kind]
     rule = getattr(rules, kind, None)
     doc = ASIDE.sub("", " ".join((getattr(rule, "__doc__", None) or "").split())).replace("`", "")
     match = FIRST_SENTENCE.match(doc)

@@ -5,9 +5,9 @@ to the page; nothing here goes through float, and nothing writes a decimal with 
 (`0E-12`, `1.23457E-7`).
 
 Storage
-    Per-generation amounts (costs, charges, roll-ups, tolerances) keep `MONEY_PLACES` decimal
-    places; invoice amounts are whole cents (`INVOICE_PLACES`); a discrepancy's expected, actual
-    and delta keep `DISCREPANCY_PLACES` (they also hold token counts and yes/no as 1/0).
+    Per-generation amounts (costs, charges, roll-ups, prices, a discrepancy's figures) are stored
+    as lib.precision says (`MONEY_PLACES` places, re-exported here); invoice amounts are whole
+    cents (`INVOICE_DIGITS`, `INVOICE_PLACES`, used by the invoice fields).
 
 Invoice rounding
     Every invoice line is the exact sum of the unrounded costs it covers, rounded once to cents
@@ -26,16 +26,13 @@ Writing
 from collections.abc import Iterable
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-from lib.constants import MONEY_DIGITS, MONEY_PLACES
+from lib.precision import MONEY_DIGITS, MONEY_PLACES, MONEY_QUANTUM, stored_amount
 
-# Storage precision: per-generation amounts use lib.constants (which every app's models and
-# serializers share, re-exported here); invoice and discrepancy fields use the constants below.
-__all__ = ["MONEY_DIGITS", "MONEY_PLACES"]
-MONEY_QUANTUM = Decimal(1).scaleb(-MONEY_PLACES)
+# Per-generation storage is lib.precision's (every app's models and serializers share it);
+# re-exported so that "how money is stored, rounded and written" is read here.
+__all__ = ["MONEY_DIGITS", "MONEY_PLACES", "MONEY_QUANTUM", "stored_amount"]
 INVOICE_DIGITS = 16
 INVOICE_PLACES = 2
-DISCREPANCY_DIGITS = 30
-DISCREPANCY_PLACES = 12
 
 ROUNDING = ROUND_HALF_EVEN
 CENT = Decimal("0.01")
@@ -75,11 +72,6 @@ def money_round(amount: Decimal) -> Decimal:
 def money_sum(amounts: Iterable[Decimal]) -> Decimal:
     """The sum of amounts already rounded to cents (so still in cents)."""
     return sum(amounts, ZERO_CENTS)
-
-
-def storage_round(amount: Decimal) -> Decimal:
-    """An amount at the precision generations store (MONEY_PLACES), rounded half to even."""
-    return amount.quantize(MONEY_QUANTUM, rounding=ROUNDING)
 
 
 # ---- writing ----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from billing.selectors_overview import finance_dashboard, gateways_overview, open_discrepancies_by_kind
+from billing.selectors_prices import RECENT_DAYS, models_price_status
 from billing.views import Month, MonthError, month_from
 
 MONTHS_TO_CHOOSE = 12
@@ -49,6 +50,7 @@ def dashboard_index(request: HttpRequest, extra_context: dict | None = None) -> 
 def reconciliation_overview(request: HttpRequest) -> TemplateResponse:
     now = timezone.now()
     month, month_error = _month(request)
+    price_status = models_price_status(now=now)
     context = {
         **admin.site.each_context(request),
         "title": f"Reconciliation overview, {month.title}",
@@ -58,5 +60,8 @@ def reconciliation_overview(request: HttpRequest) -> TemplateResponse:
         "month_choices": _month_choices(),
         "gateways": gateways_overview(now=now, period=month.first_day),
         "open_by_kind": open_discrepancies_by_kind(month.first_day),
+        "price_status": price_status,
+        "price_status_days": RECENT_DAYS,
+        "price_missing_count": sum(row.missing for row in price_status),
     }
     return TemplateResponse(request, "admin/billing/overview.html", context)
