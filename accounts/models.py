@@ -30,6 +30,9 @@ class Team(models.Model):
         default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0"))],
     )
+    # Who the invoices are addressed to; the team's name when empty.
+    bill_to_name = models.CharField(max_length=200, blank=True, default="")
+    bill_to_address = models.TextField(blank=True, default="", help_text="Postal address, one line per line.")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

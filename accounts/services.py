@@ -39,12 +39,18 @@ def _validated_slug(slug: str, *, source: str) -> str:
     return slug
 
 
-def team_create(*, name: str, slug: str = "") -> Team:
-    """Create a team; its slug defaults to the slugified name."""
+def team_create(*, name: str, slug: str = "", bill_to_name: str = "", bill_to_address: str = "") -> Team:
+    """Create a team; its slug defaults to the slugified name. The bill-to name and address are
+    what its invoices are addressed to (the team's name when empty)."""
     name = name.strip()
     if not name:
         raise ValidationError("A team needs a name.")
-    team = Team(name=name, slug=_validated_slug(slug, source=name))
+    team = Team(
+        name=name,
+        slug=_validated_slug(slug, source=name),
+        bill_to_name=bill_to_name.strip(),
+        bill_to_address=bill_to_address.strip(),
+    )
     team.full_clean()
     team.save()
     return team

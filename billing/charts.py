@@ -14,7 +14,8 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from billing.selectors import SpendRow
-from billing.templatetags.money import money
+from billing.money import money_text as money
+from billing.money import money_tick_text
 
 WIDTH = 720
 HEIGHT = 260
@@ -22,7 +23,9 @@ MARGIN_LEFT = 64
 MARGIN_RIGHT = 12
 MARGIN_TOP = 14
 MARGIN_BOTTOM = 30
-PLOT_WIDTH = Decimal(WIDTH - MARGIN_LEFT - MARGIN_RIGHT)
+# Tick labels are 11px tabular figures: about this many pixels a character, plus the gap to the axis.
+LABEL_CHAR_WIDTH = Decimal("6.6")
+LABEL_GAP = 8
 PLOT_HEIGHT = Decimal(HEIGHT - MARGIN_TOP - MARGIN_BOTTOM)
 TICKS = 4
 # Of each day's slot, the part each of the two bars takes (the rest is the gap between days).
@@ -75,7 +78,11 @@ def daily_spend_chart(*, points: list[DayPoint], chart_id: str, title: str) -> S
     """The chart as inline SVG, titled and described for screen readers, one tooltip per day."""
     step = axis_step(max((max(p.recorded, p.charged) for p in points), default=Decimal(0)))
     top = step * TICKS
-    slot = PLOT_WIDTH / max(len(points), 1)
+    labels = [money_tick_text(step * tick, step) for tick in range(TICKS + 1)]
+    # The left margin grows with the longest tick label, so "$0.0002" is never cut off.
+    margin_left = max(MARGIN_LEFT, int(LABEL_CHAR_WIDTH * max(len(label) for label in labels)) + LABEL_GAP + 4)
+    plot_width = Decimal(WIDTH - margin_left - MARGIN_RIGHT)
+    slot = plot_width / max(len(points), 1)
     bar = slot * BAR_SHARE
     baseline = Decimal(MARGIN_TOP) + PLOT_HEIGHT
 
@@ -89,30 +96,29 @@ def daily_spend_chart(*, points: list[DayPoint], chart_id: str, title: str) -> S
         f'<title id="{chart_id}-title">{escape(title)}</title>',
         f'<desc id="{chart_id}-desc">{escape(_description(points))}</desc>',
     ]
-    for tick in range(TICKS + 1):
-        amount = step * tick
-        y = _pixels(y_of(amount))
+    for tick, label in enumerate(labels):
+        y = _pixels(y_of(step * tick))
         parts.append(
-            f'<line class="chart-grid" x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" y1="{y}" y2="{y}"/>'
-            f'<text class="chart-label" x="{MARGIN_LEFT - 8}" y="{y}" text-anchor="end" '
-            f'dominant-baseline="middle">{escape(money(amount))}</text>'
+            f'<line class="chart-grid" x1="{margin_left}" x2="{WIDTH - MARGIN_RIGHT}" y1="{y}" y2="{y}"/>'
+            f'<text class="chart-label" x="{margin_left - LABEL_GAP}" y="{y}" text-anchor="end" '
+            f'dominant-baseline="middle">{escape(label)}</text>'
         )
     for index, point in enumerate(points):
-        left = Decimal(MARGIN_LEFT) + slot * index + (slot - 2 * bar) / 2
+        left = Decimal(margin_left) + slot * index + (slot - 2 * bar) / 2
         parts.append(
             f"<g><title>{escape(_day_label(point))}</title>"
-            f'<rect class="chart-hit" x="{_pixels(Decimal(MARGIN_LEFT) + slot * index)}" y="{MARGIN_TOP}" '
+            f'<rect class="chart-hit" x="{_pixels(Decimal(margin_left) + slot * index)}" y="{MARGIN_TOP}" '
             f'width="{_pixels(slot)}" height="{_pixels(PLOT_HEIGHT)}"/>'
             f"{_bar('chart-recorded', left, bar, y_of(point.recorded), baseline)}"
             f"{_bar('chart-charged', left + bar, bar, y_of(point.charged), baseline)}</g>"
         )
         if point.day.day == 1 or point.day.day % 5 == 0:
-            x = _pixels(Decimal(MARGIN_LEFT) + slot * index + slot / 2)
+            x = _pixels(Decimal(margin_left) + slot * index + slot / 2)
             parts.append(
                 f'<text class="chart-label" x="{x}" y="{HEIGHT - 10}" text-anchor="middle">{point.day.day}</text>'
             )
     parts.append(
-        f'<line class="chart-axis" x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" '
+        f'<line class="chart-axis" x1="{margin_left}" x2="{WIDTH - MARGIN_RIGHT}" '
         f'y1="{_pixels(baseline)}" y2="{_pixels(baseline)}"/></svg>'
     )
     return mark_safe("".join(parts))  # every interpolated text above is escaped

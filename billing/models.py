@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import ApiKey, Gateway, Team
+from billing.money import INVOICE_DIGITS, INVOICE_PLACES
 from generations.models import Generation, money_field
 from lib.errors import DomainError
 
@@ -206,10 +207,10 @@ class Invoice(models.Model):
     status = models.CharField(max_length=10, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT)
     number = models.CharField(max_length=32, unique=True, null=True, blank=True)
     currency = models.CharField(max_length=3, default="USD")
-    subtotal = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"))
-    markup = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"))
-    total = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"))
-    verified_amount = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"))
+    subtotal = models.DecimalField(max_digits=INVOICE_DIGITS, decimal_places=INVOICE_PLACES, default=Decimal("0.00"))
+    markup = models.DecimalField(max_digits=INVOICE_DIGITS, decimal_places=INVOICE_PLACES, default=Decimal("0.00"))
+    total = models.DecimalField(max_digits=INVOICE_DIGITS, decimal_places=INVOICE_PLACES, default=Decimal("0.00"))
+    verified_amount = models.DecimalField(max_digits=INVOICE_DIGITS, decimal_places=INVOICE_PLACES, default=Decimal("0.00"))
     created_at = models.DateTimeField(default=timezone.now)
     drafted_at = models.DateTimeField(default=timezone.now)
     finalized_at = models.DateTimeField(null=True, blank=True)
@@ -284,8 +285,8 @@ class InvoiceLine(models.Model):
     generations = models.BigIntegerField(default=0)
     tokens = models.BigIntegerField(default=0)
     amount_exact = money_field(default=0)
-    amount = models.DecimalField(max_digits=16, decimal_places=2)
-    verified_amount = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"))
+    amount = models.DecimalField(max_digits=INVOICE_DIGITS, decimal_places=INVOICE_PLACES)
+    verified_amount = models.DecimalField(max_digits=INVOICE_DIGITS, decimal_places=INVOICE_PLACES, default=Decimal("0.00"))
     # For adjustment lines: the discrepancy it settles, so it is carried to exactly one invoice.
     discrepancy = models.OneToOneField(
         Discrepancy, null=True, blank=True, on_delete=models.PROTECT, related_name="adjustment_line"

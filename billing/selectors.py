@@ -10,7 +10,7 @@ from django.db.models.functions import Coalesce
 
 from accounts.models import ApiKey, Team
 from billing.models import OPEN_STATUSES, Discrepancy, Severity
-from generations.models import SPEND_FIELDS, SPEND_MONEY_FIELDS, DailySpend, Generation
+from generations.models import SPEND_FIELDS, SPEND_MONEY_FIELDS, DailySpend, Generation, GenerationState
 
 ZERO = Decimal(0)
 
@@ -87,15 +87,25 @@ def teams_spend_by_key(*, teams: Sequence[Team], start: date, end: date) -> dict
     return {row.key: row for row in _rows(queryset, "api_key_id")}
 
 
-def open_discrepancy_counts_by_key(*, teams: Sequence[Team]) -> dict[int, int]:
-    """Open error-level discrepancies per key id of the teams (served by discrepancy_team_status_key)."""
+def open_discrepancy_counts_by_key(
+    *, teams: Sequence[Team], start: datetime | None = None, end: datetime | None = None
+) -> dict[int, int]:
+    """Open error-level discrepancies per key id of the teams (served by discrepancy_team_status_key);
+    with start and end, only those of generations made in [start, end)."""
+    queryset = Discrepancy.objects.filter(team__in=teams, status__in=OPEN_STATUSES)
+    if start is not None and end is not None:
+        queryset = queryset.filter(generation__created_at__gte=start, generation__created_at__lt=end)
     rows = (
-        Discrepancy.objects.filter(team__in=teams, status__in=OPEN_STATUSES)
-        .values("api_key_id")
+        queryset.values("api_key_id")
         .order_by("api_key_id")
         .annotate(count=Count("id", filter=Q(severity="error")))
     )
     return {row["api_key_id"]: row["count"] for row in rows}
+
+
+def spend_total(queryset) -> SpendRow:
+    """The spend of a DailySpend queryset as one row (zeros when it is empty)."""
+    return _rows(queryset, None)[0]
 
 
 def teams_spend_total(*, teams: Sequence[Team], start: date, end: date) -> dict[int, SpendRow]:
@@ -110,15 +120,28 @@ def team_spend_total(*, team: Team, start: date, end: date) -> SpendRow:
     return teams_spend_total(teams=[team], start=start, end=end)[team.pk]
 
 
-def key_recent_generations(*, api_key: ApiKey, start: datetime, end: datetime, limit: int = 50) -> list[Generation]:
-    """The key's latest generations in [start, end), newest first, each with its error-level
-    discrepancies (what makes it disputed) in `error_discrepancies`.
+# The states a key's generations list can be narrowed to; "missing" includes expired ones.
+GENERATION_STATE_FILTERS: dict[str, tuple[str, ...]] = {
+    "disputed": (GenerationState.DISPUTED,),
+    "missing": (GenerationState.MISSING, GenerationState.EXPIRED),
+    "pending": (GenerationState.PENDING,),
+}
+
+
+def key_recent_generations(
+    *, api_key: ApiKey, start: datetime, end: datetime, limit: int = 50, state: str = ""
+) -> list[Generation]:
+    """The key's latest generations in [start, end), newest first, optionally only those in one
+    of GENERATION_STATE_FILTERS, each with its error-level discrepancies (what makes it
+    disputed) in `error_discrepancies`.
 
     Reads raw generations, but only `limit` of them, through the (api_key, created_at) index.
     """
+    queryset = Generation.objects.filter(api_key=api_key, created_at__gte=start, created_at__lt=end)
+    if state:
+        queryset = queryset.filter(state__in=GENERATION_STATE_FILTERS[state])
     return list(
-        Generation.objects.filter(api_key=api_key, created_at__gte=start, created_at__lt=end)
-        .select_related("gateway")
+        queryset.select_related("gateway")
         .prefetch_related(
             Prefetch(
                 "discrepancies",

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import ApiKey, Membership, Team
 from billing import selectors
 from billing.charts import daily_points, daily_spend_chart
+from billing.comparison import generation_comparison
 from billing.invoicing.periods import period_bounds, period_next, period_parse, period_previous
 from billing.models import Discrepancy, Severity
 from billing.spend_exports import spend_export_response
@@ -150,6 +151,9 @@ def _team_overviews(memberships: list[Membership], month: Month) -> list[dict]:
 @with_month
 def spend_index(request: HttpRequest, month: Month) -> HttpResponse:
     memberships = list(Membership.objects.filter(user=request.user).select_related("team").order_by("team__name"))
+    if request.user.is_staff and not memberships:
+        # Finance (and other staff) without a team: their home is the finance dashboard.
+        return redirect("admin:index")
     teams = _team_overviews(memberships, month)
     return render(request, "billing/spend/index.html", {"teams": teams, **_month_navigation(month)})
 
@@ -181,6 +185,15 @@ class BudgetForm(forms.Form):
 @with_month
 def key_spend(request: HttpRequest, key_slug: str, month: Month) -> HttpResponse:
     api_key = _visible_key(request, key_slug)
+    state = request.GET.get("state", "")
+    if state and state not in selectors.GENERATION_STATE_FILTERS:
+        state = ""  # an unknown filter shows every generation rather than an error page
+    return _key_page(request, api_key, month, state=state)
+
+
+def _key_page(
+    request: HttpRequest, api_key: ApiKey, month: Month, *, state: str = "", budget_form=None, status: int = 200
+) -> HttpResponse:
     role = _role(request, api_key.team)
     points = daily_points(
         rows=selectors.key_spend_by_day(api_key=api_key, start=month.first_day, end=month.end),
@@ -188,24 +201,27 @@ def key_spend(request: HttpRequest, key_slug: str, month: Month) -> HttpResponse
         end=month.end,
     )
     total = selectors.key_spend_total(api_key=api_key, start=month.first_day, end=month.end)
+    open_in_month = selectors.open_discrepancy_counts_by_key(
+        teams=[api_key.team], start=month.start_time, end=month.end_time
+    ).get(api_key.id, 0)
+    if budget_form is None and role == Membership.Role.ADMIN:
+        budget_form = BudgetForm(initial={"monthly_budget": api_key.monthly_budget})
     context = {
         "api_key": api_key,
         "role": role,
-        "summary": selectors.KeySpend(
-            api_key=api_key,
-            spend=total,
-            open_discrepancies=selectors.open_discrepancy_counts_by_key(teams=[api_key.team]).get(api_key.id, 0),
-        ),
+        "summary": selectors.KeySpend(api_key=api_key, spend=total, open_discrepancies=open_in_month),
         "points": points,
         "chart": daily_spend_chart(points=points, chart_id="daily-spend", title=f"Spend per day, {month.title}"),
         "by_model": selectors.key_spend_by_model(api_key=api_key, start=month.first_day, end=month.end),
-        "recent": selectors.key_recent_generations(api_key=api_key, start=month.start_time, end=month.end_time),
-        "budget_form": BudgetForm(initial={"monthly_budget": api_key.monthly_budget})
-        if role == Membership.Role.ADMIN
-        else None,
+        "recent": selectors.key_recent_generations(
+            api_key=api_key, start=month.start_time, end=month.end_time, state=state
+        ),
+        "state": state,
+        "state_filters": list(selectors.GENERATION_STATE_FILTERS),
+        "budget_form": budget_form if role == Membership.Role.ADMIN else None,
         **_month_navigation(month),
     }
-    return render(request, "billing/spend/key.html", context)
+    return render(request, "billing/spend/key.html", context, status=status)
 
 
 @login_required
@@ -222,15 +238,18 @@ def key_budget(request: HttpRequest, key_slug: str) -> HttpResponse:
     api_key = _visible_key(request, key_slug)
     if _role(request, api_key.team) != Membership.Role.ADMIN:
         raise PermissionDenied("Only team admins can change a key's budget.")
+    try:
+        month = month_from(request)
+    except MonthError:
+        month = Month.current()
     form = BudgetForm(request.POST)
-    if form.is_valid():
-        api_key.monthly_budget = form.cleaned_data["monthly_budget"]
-        api_key.save(update_fields=["monthly_budget"])
-        messages.success(request, f"Budget of {api_key.name} saved.")
-    else:
-        errors = "; ".join(error for field_errors in form.errors.values() for error in field_errors)
-        messages.error(request, f"The budget was not changed: {errors}")
-    return redirect(reverse("spend:key", args=[api_key.slug]))
+    if not form.is_valid():
+        # The page again, with what was typed and why it was refused, in the month it was typed in.
+        return _key_page(request, api_key, month, budget_form=form, status=400)
+    api_key.monthly_budget = form.cleaned_data["monthly_budget"]
+    api_key.save(update_fields=["monthly_budget"])
+    messages.success(request, f"Budget of {api_key.name} saved.")
+    return redirect(f"{reverse('spend:key', args=[api_key.slug])}?month={month.slug}")
 
 
 @login_required
@@ -246,7 +265,7 @@ def generation_detail(request: HttpRequest, key_slug: str, generation_id: int) -
         "api_key": api_key,
         "generation": generation,
         "gateway_record": gateway_record,
-        "comparison": _comparison(generation, gateway_record),
+        "comparison": generation_comparison(generation, gateway_record),
         "discrepancies": sorted(
             Discrepancy.objects.filter(generation=generation).select_related("status_changed_by"),
             key=lambda discrepancy: (SEVERITY_ORDER.get(discrepancy.severity, len(SEVERITY_ORDER)), discrepancy.kind),
@@ -254,30 +273,3 @@ def generation_detail(request: HttpRequest, key_slug: str, generation_id: int) -
         "month": Month(generation.created_at.astimezone(UTC).date().replace(day=1)),
     }
     return render(request, "billing/spend/generation.html", context)
-
-
-def _comparison(generation: Generation, record: GatewayRecord | None) -> list[tuple[str, str, object, object]]:
-    """Rows of (label, kind of value, what we recorded, what the gateway said); None is unknown."""
-
-    def theirs(field: str) -> object:
-        return getattr(record, field) if record else None
-
-    rows = [
-        ("Model", "text", generation.model, theirs("served_model")),
-        ("Provider", "text", None, theirs("provider")),
-        ("Prompt tokens", "count", generation.tokens_prompt, theirs("tokens_prompt")),
-        ("Completion tokens", "count", generation.tokens_completion, theirs("tokens_completion")),
-        ("Cached tokens", "count", generation.tokens_cached, theirs("tokens_cached")),
-        ("Cache write tokens", "count", None, theirs("tokens_cache_write")),
-        ("Reasoning tokens", "count", generation.tokens_reasoning, theirs("tokens_reasoning")),
-        ("Cost (recorded / charged)", "money", generation.cost, generation.charged_cost),
-        ("Gateway total cost", "money", None, theirs("total_cost")),
-        ("Upstream inference cost", "money", None, theirs("upstream_inference_cost")),
-        ("Cache discount", "money", None, theirs("cache_discount")),
-        ("Credits used", "money", None, theirs("credits_used")),
-        ("BYOK", "flag", generation.is_byok, theirs("is_byok")),
-        ("Cancelled", "flag", generation.cancelled, theirs("cancelled")),
-        ("Streamed", "flag", generation.streamed, theirs("streamed")),
-    ]
-    # Gateway-only fields the gateway did not send say nothing: leave them out.
-    return [row for row in rows if row[2] not in (None, "") or row[3] not in (None, "")]

@@ -294,15 +294,30 @@ SPECTACULAR_SETTINGS = {
 # Ingest accepts up to 10,000 records a request; this bounds the body Django will read.
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 16 * 1024 * 1024)
 
+# The issuer printed on invoices (PDF and print view), and the payment term from the issue date.
+TALLY_INVOICE_ISSUER_NAME = env("TALLY_INVOICE_ISSUER_NAME", "Tally")
+TALLY_INVOICE_ISSUER_ADDRESS = (env("TALLY_INVOICE_ISSUER_ADDRESS") or "").replace("\\n", "\n")
+TALLY_INVOICE_DUE_DAYS = envint("TALLY_INVOICE_DUE_DAYS", 30)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "mail_admins": {
+            "level": "ERROR",
+            "filters": ["require_debug_false"],
+            "class": "django.utils.log.AdminEmailHandler",
+        },
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # Django's own handlers would print each 4xx/5xx a second time beside the root's.
+        "django": {"handlers": ["console", "mail_admins"], "level": "INFO", "propagate": False},
     },
 }

@@ -29,6 +29,12 @@ from generations.rollups import rollup_generations_added
 
 DEMO_PASSWORD = "tally-demo"
 TEAMS = (("Acme Research", "acme"), ("Globex Labs", "globex"), ("Initech", "initech"))
+# Who each demo team's invoices are addressed to (Team.bill_to_name and bill_to_address).
+BILL_TO = {
+    "acme": ("Acme Research Ltd", "12 Harbour Road\nBristol BS1 4DJ\nUnited Kingdom"),
+    "globex": ("Globex Labs Inc.", "500 Market Street, Suite 900\nSan Francisco, CA 94105\nUSA"),
+    "initech": ("Initech GmbH", "Torstrasse 21\n10119 Berlin\nGermany"),
+}
 
 
 # slug, name, kind (also the simulator's path), concurrency, retention days, discount
@@ -110,7 +116,14 @@ def _teams_and_people(summary: DemoSummary) -> list[Team]:
         summary.notes.append("The Finance group does not exist yet: 'finance' is staff without permissions.")
     teams = []
     for name, slug in TEAMS:
-        team = Team.objects.create(name=name, slug=slug, invoice_markup=Decimal("0.05") if slug == "globex" else 0)
+        bill_to_name, bill_to_address = BILL_TO[slug]
+        team = Team.objects.create(
+            name=name,
+            slug=slug,
+            invoice_markup=Decimal("0.0525") if slug == "globex" else 0,
+            bill_to_name=bill_to_name,
+            bill_to_address=bill_to_address,
+        )
         teams.append(team)
         for role in Membership.Role:
             user = User.objects.create_user(f"{slug}-{role.value}", f"{role.value}@{slug}.example.com", DEMO_PASSWORD)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.models import ApiKey, Team
 from billing.invoicing.adjustments import Adjustment, adjustments_for_draft, adjustments_for_drafts
 from billing.invoicing.periods import period_next, period_of
-from billing.invoicing.rounding import ZERO_CENTS, money_round, money_sum
+from billing.money import ZERO_CENTS, money_round, money_sum
 from billing.invoicing.spend import spend_rows_by
 from billing.models import Invoice, InvoiceLine, InvoiceStatus
 from billing.selectors import SpendRow

@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from billing.invoicing.drafting import InvoiceStateError
+from billing.invoicing.drafting import InvoiceStateError, invoice_draft
 from billing.models import Invoice, InvoiceLine, InvoiceStatus
 
 
@@ -25,3 +25,12 @@ def invoice_void(*, invoice: Invoice, by, reason: str) -> Invoice:
         locked.void_reason = reason
         locked.save()
     return locked
+
+
+def invoice_replace(*, invoice: Invoice) -> Invoice:
+    """The replacement of a voided invoice: the team's draft for the same period, built from the
+    current figures (or the draft that already replaced it). Raises InvoiceStateError unless
+    `invoice` is void."""
+    if invoice.status != InvoiceStatus.VOID:
+        raise InvoiceStateError(f"Only a void invoice is replaced; {invoice} is {invoice.status}.")
+    return invoice_draft(team=invoice.team, period=invoice.period)

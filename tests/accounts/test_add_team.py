@@ -34,3 +34,12 @@ def test_it_refuses_a_name_it_cannot_use(run_command, name: str) -> None:
         run_command("add_team", name)
 
     assert not Team.objects.exists()
+
+
+def test_it_takes_who_the_invoices_are_addressed_to(run_command) -> None:
+    run_command(
+        "add_team", "Applied Research", "--bill-to-name", "Applied Research Ltd", "--bill-to-address", r"1 Dock St\nLeith"
+    )
+
+    team = Team.objects.get()
+    assert (team.bill_to_name, team.bill_to_address) == ("Applied Research Ltd", "1 Dock St\nLeith")

@@ -94,7 +94,10 @@ def test_generations_are_found_by_their_exact_id(finance_client, world):
     url = reverse("admin:generations_generation_changelist")
     found = finance_client.get(url, {"q": world["disputed"].external_id})
     assert list(found.context["cl"].result_list) == [world["disputed"]]
-    assert list(finance_client.get(url, {"q": world["disputed"].external_id[:-1]}).context["cl"].result_list) == []
+    # Part of an id finds it too, once no generation has exactly that id.
+    partial = finance_client.get(url, {"q": world["disputed"].external_id[:-1]}).context["cl"].result_list
+    assert world["disputed"] in list(partial)
+    assert list(finance_client.get(url, {"q": "no-such-generation"}).context["cl"].result_list) == []
 
 
 @pytest.mark.parametrize(
@@ -236,12 +239,15 @@ def test_invoice_exports_open_from_the_admin(finance_client, world):
 
 
 def test_the_overview_shows_counts_per_gateway_and_open_amounts_by_kind(finance_client, world):
-    page = finance_client.get(reverse("admin:billing_reconciliation_overview"))
+    page = finance_client.get(reverse("admin:billing_reconciliation_overview"), {"month": "2026-03"})
     rows = {row.gateway.slug: row for row in page.context["gateways"]}
     assert (rows["openrouter"].verified, rows["openrouter"].disputed, rows["openrouter"].pending) == (1, 1, 0)
-    assert [(row.kind, row.count, row.amount) for row in page.context["open_by_kind"]] == [
+    assert [(row.kind, row.count, row.money_at_stake) for row in page.context["open_by_kind"]] == [
         ("cost_mismatch", 1, Decimal("0.4"))
     ]
+    assert page.context["open_by_kind"][0].info.name == "Cost differs"
+    elsewhere = finance_client.get(reverse("admin:billing_reconciliation_overview"), {"month": "2026-02"})
+    assert elsewhere.context["open_by_kind"] == []
 
 
 def test_api_key_pages_never_show_the_secret(world):

@@ -201,7 +201,7 @@ def test_it_lists_the_latest_50_generations_and_shows_what_was_found_on_a_disput
     detail = client.get(detail_url)
     assert detail.status_code == 200
     page = detail.content.decode()
-    assert "Cost Mismatch" in page
+    assert "Cost differs" in page and "The cost we recorded is not what the gateway charged." in page
     assert money(Decimal("0.52")) in page and money(Decimal("0.40")) in page
     assert "answer, exactly as received" in page and generation_raw_id(disputed) in page
 
@@ -211,7 +211,7 @@ def test_it_links_each_disputed_generation_in_the_recent_list_to_what_was_found(
     disputed = month_of_spend["disputed"]
     page = client.get(key_url(world.key)).content.decode()
     assert reverse("spend:generation", args=[world.key.slug, disputed.pk]) in page
-    assert "badge--disputed" in page and "Cost Mismatch" in page
+    assert "badge--disputed" in page and "Cost differs" in page
     assert "badge--verified" in page and "badge--pending" in page
 
 
@@ -273,10 +273,16 @@ def test_it_lets_a_team_admin_change_a_keys_budget(client, world, month_of_spend
 
 def test_it_keeps_the_budget_and_says_why_when_the_value_is_bad(client, world):
     client.force_login(world.admin)
-    response = client.post(reverse("spend:key-budget", args=[world.key.slug]), {"monthly_budget": "-4"}, follow=True)
+    last_month = month_slug(month_start(1))
+    url = reverse("spend:key-budget", args=[world.key.slug]) + f"?month={last_month}"
+    response = client.post(url, {"monthly_budget": "-4"}, follow=True)
     world.key.refresh_from_db()
     assert world.key.monthly_budget == Decimal("50.00")
-    assert "The budget was not changed" in response.content.decode()
+    page = response.content.decode()
+    assert response.status_code == 400 and "The budget was not changed" in page
+    assert 'value="-4"' in page and response.context["month"].slug == last_month  # what was typed, and the month
+    saved = client.post(url, {"monthly_budget": "75"})
+    assert saved["Location"].endswith(f"?month={last_month}")
 
 
 def test_it_refuses_budget_changes_from_members_viewers_and_other_teams(client, world):
@@ -304,6 +310,30 @@ def test_it_reads_the_key_page_in_a_bounded_number_of_queries(client, world, mon
         assert client.get(key_url(world.key)).status_code == 200
     with django_assert_max_num_queries(12):
         assert client.get(reverse("spend:index")).status_code == 200
+
+
+def test_a_keys_generations_filter_by_state_and_the_badge_counts_the_month_shown(client, world, month_of_spend):
+    client.force_login(world.viewer)
+    last = generations_add(world.key, created_at=month_start(1) + timedelta(days=6), cost="0.30")[0]
+    generation_dispute(last, charged="0.90")  # last month's dispute: not this month's badge
+    response = client.get(key_url(world.key))
+    assert response.context["summary"].open_discrepancies == 1
+    page = response.content.decode()
+    assert f'href="?month={month_slug(month_start())}&amp;state=disputed#recent-heading"' in page
+
+    disputed = client.get(key_url(world.key), {"state": "disputed"}).context["recent"]
+    assert [g.pk for g in disputed] == [month_of_spend["disputed"].pk]
+    pending = client.get(key_url(world.key), {"state": "pending"}).context["recent"]
+    assert pending and {g.state for g in pending} == {GenerationState.PENDING}
+    assert client.get(key_url(world.key), {"state": "missing"}).context["recent"] == []
+    everything = client.get(key_url(world.key), {"state": "<script>"}).context["recent"]
+    assert len(everything) > len(pending)  # an unknown filter shows all, never an error
+
+    previous = client.get(key_url(world.key), {"month": month_slug(month_start(1))})
+    assert previous.context["summary"].open_discrepancies == 1
+    assert [g.pk for g in client.get(
+        key_url(world.key), {"month": month_slug(month_start(1)), "state": "disputed"}
+    ).context["recent"]] == [last.pk]
 
 
 def test_the_index_reads_the_same_number_of_queries_for_one_team_as_for_many(client, world, month_of_spend):

@@ -140,7 +140,7 @@ def test_a_member_signs_in_reads_a_keys_months_and_downloads_its_csv(live_server
     page.get_by_role("link", name=world.key.name).click()
     page.wait_for_url(f"**/spend/keys/{world.key.slug}/?month={month_slug(month_start())}")
     assert page.locator("svg.chart title").first.text_content().startswith("Spend per day")
-    assert page.get_by_role("link", name="Cost Mismatch").count() == 3
+    assert page.get_by_role("link", name="Cost differs").count() == 3
     screenshot(page, "key")
 
     page.get_by_role("link", name="Previous month").click()
@@ -161,7 +161,7 @@ def test_a_member_signs_in_reads_a_keys_months_and_downloads_its_csv(live_server
     page.wait_for_url(f"**?month={month_slug(month_start())}")
     assert page.get_by_text("No next month").count() == 1
 
-    page.get_by_role("link", name="Cost Mismatch").first.click()
+    page.get_by_role("link", name="Cost differs").first.click()
     assert page.get_by_role("heading", name="What was found").is_visible()
     screenshot(page, "generation")
 

@@ -3,7 +3,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from billing.invoicing.drafting import invoices_draft_period
-from billing.invoicing.exports import invoice_title, money_display, percent_display
+from billing.invoicing.exports import invoice_title
+from billing.money import invoice_money_text, percent_text
 from billing.invoicing.periods import period_parse
 
 
@@ -25,6 +26,6 @@ class Command(BaseCommand):
         for invoice in invoices:
             self.stdout.write(
                 f"{invoice_title(invoice)}  {invoice.team.slug}  {invoice.status}  "
-                f"{money_display(invoice.total, invoice.currency)}  verified {percent_display(invoice.verified_share)}"
+                f"{invoice_money_text(invoice.total, invoice.currency)}  verified {percent_text(invoice.verified_share)}"
             )
         self.stdout.write(self.style.SUCCESS(f"{len(invoices)} invoice(s) for {month:%Y-%m}."))
