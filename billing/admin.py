@@ -283,6 +283,8 @@ class InvoiceAdmin(admin.ModelAdmin):
     @admin.display(description="Verified")
     def verified_share_display(self, invoice: Invoice) -> str:
         share = invoice.verified_share
+        if share is None:
+            return percent_display(share)
         level = "good" if share >= 1 else "warn" if share >= 0.9 else "bad"
         return format_html(
             '<span class="tally-share tally-share-{}"><span style="width:{}%"></span></span> {}',

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 
 from accounts.access import restrict_to_visible_teams
 from accounts.schema import error_responses
-from accounts.models import ApiKey
+from accounts.models import MONEY_DIGITS, MONEY_PLACES, ApiKey
 from accounts.pagination import KeysetPagination
 from accounts.permissions import CanRead, FinanceChangesObjects
 from accounts.query_params import choice_param, date_param, text_param
@@ -113,6 +113,12 @@ class KeyListView(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
+def money_sum(**kwargs) -> serializers.DecimalField:
+    """A sum of roll-ups over any range of days: room for 10^8 times what one roll-up holds, so
+    no range a client asks for is too large to answer."""
+    return serializers.DecimalField(max_digits=MONEY_DIGITS + 8, decimal_places=MONEY_PLACES, **kwargs)
+
+
 class SpendSerializer(serializers.Serializer):
     """Spend over a group of generations, from the daily roll-ups (billing.selectors.SpendRow)."""
 
@@ -124,11 +130,11 @@ class SpendSerializer(serializers.Serializer):
     tokens_cached = serializers.IntegerField()
     tokens_reasoning = serializers.IntegerField()
     tokens = serializers.IntegerField(help_text="Prompt plus completion tokens.")
-    recorded_cost = money(help_text="What the team recorded.")
-    charged_cost = money(help_text="What the gateways charged, where known.")
-    verified_recorded_cost = money()
-    verified_charged_cost = money(help_text="Charged cost of verified generations.")
-    amount = money(help_text="What an invoice bills: charged cost where verified, recorded cost elsewhere.")
+    recorded_cost = money_sum(help_text="What the team recorded.")
+    charged_cost = money_sum(help_text="What the gateways charged, where known.")
+    verified_recorded_cost = money_sum()
+    verified_charged_cost = money_sum(help_text="Charged cost of verified generations.")
+    amount = money_sum(help_text="What an invoice bills: charged cost where verified, recorded cost elsewhere.")
     verified_share = serializers.DecimalField(
         max_digits=10, decimal_places=6, allow_null=True, help_text="Share of the amount that is verified, 0 to 1."
     )
@@ -321,7 +327,12 @@ class InvoiceLineSerializer(serializers.ModelSerializer):
 class InvoiceSerializer(serializers.ModelSerializer):
     team = serializers.CharField(source="team.slug")
     period = serializers.DateField(format="%Y-%m", help_text="The billed month, YYYY-MM (UTC).")
-    verified_share = serializers.DecimalField(max_digits=5, decimal_places=4, help_text="0 to 1.")
+    verified_share = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        allow_null=True,
+        help_text="Share of the usage billed that the gateways confirmed, 0 to 1; null when no usage is billed.",
+    )
 
     class Meta:
         model = Invoice

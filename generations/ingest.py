@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import ApiKey, Gateway, Team
+from billing.invoicing.bounds import team_month_cost_limit, team_months_over_limit
 from generations.models import Generation, GenerationState
 from generations.rollups import SpendFacts, rollup_generations_added
 
@@ -30,7 +31,7 @@ FIRST_LOOKUP_DELAY = timedelta(seconds=5)
 # A generation cannot be from the future; this much clock skew between machines is forgiven.
 ALLOWED_CLOCK_SKEW = timedelta(minutes=5)
 COST_PLACES = 12
-COST_LIMIT = Decimal(10) ** 12  # numeric(24, 12): twelve digits before the point
+# Upper bounds on cost come from the columns every later sum lands in: see billing/invoicing/bounds.py.
 TOKENS_LIMIT = 2**31 - 1  # PostgreSQL integer
 EXTERNAL_ID_MAX_LENGTH = 255
 MODEL_MAX_LENGTH = 200
@@ -157,6 +158,7 @@ def generations_ingest(
     with transaction.atomic():
         created = _insert(sorted(first_of_each, key=lambda record: record.identity))
         rollup_generations_added(SpendFacts.of(record) for record in first_of_each if record.identity in created)
+        _refuse_months_over_limit([record for record in first_of_each if record.identity in created])
         posted_again = len(valid) > len(first_of_each)
         stored = _stored_content(
             {record.identity for record in valid if posted_again or record.identity not in created}
@@ -174,6 +176,29 @@ def generations_ingest(
         else:
             conflicts[record.external_id] = None
     return IngestResult(created=len(created), duplicates=duplicates, conflicts=list(conflicts))
+
+
+def _refuse_months_over_limit(created: list[ValidRecord]) -> None:
+    """IngestRejected (rolling the request back) when a team's month, with what this request
+    adds, would cost more than every sum over it can hold (billing/invoicing/bounds.py)."""
+    team_months = {(record.team_id, record.created_at.date().replace(day=1)) for record in created}
+    over = team_months_over_limit(team_months)
+    if not over:
+        return
+    slugs = dict(Team.objects.filter(pk__in={team_id for team_id, _, _ in over}).values_list("pk", "slug"))
+    limit = team_month_cost_limit()
+    raise IngestRejected(
+        [
+            RecordError(
+                None,
+                "cost",
+                f"team {slugs[team_id]!r} would have {recorded:f} USD of generations in {month:%Y-%m}, more than "
+                f"the {limit} USD a team's month may hold; nothing was written. Check that costs are in USD, "
+                "or ask finance to spread this spend over more teams.",
+            )
+            for team_id, month, recorded in over
+        ]
+    )
 
 
 def _first_of_each_identity(records: list[ValidRecord]) -> list[ValidRecord]:
@@ -205,7 +230,7 @@ def _validate(records: list, *, team_ids: set[int], now: datetime) -> list[Valid
         ("created_at", partial(_created_at, latest=now + ALLOWED_CLOCK_SKEW), None),
         ("tokens_prompt", _tokens, None),
         ("tokens_completion", _tokens, None),
-        ("cost", _cost, None),
+        ("cost", partial(_cost, limit=team_month_cost_limit()), None),
         *((name, _tokens, 0) for name in OPTIONAL_TOKEN_FIELDS),
         *((name, _flag, False) for name in FLAG_FIELDS),
     )
@@ -351,7 +376,7 @@ def _flag(value: Any) -> bool:
     return value
 
 
-def _cost(value: Any) -> Decimal:
+def _cost(value: Any, limit: Decimal) -> Decimal:
     if type(value) is int:
         value = Decimal(value)
     elif isinstance(value, str):
@@ -364,8 +389,11 @@ def _cost(value: Any) -> Decimal:
         raise _Invalid("must be a finite number")
     if value < 0:
         raise _Invalid("must not be negative")
-    if value >= COST_LIMIT:
-        raise _Invalid(f"must be less than {COST_LIMIT}")
+    if value > limit:
+        raise _Invalid(
+            f"must be at most {limit} USD, the most one team's month of generations may cost "
+            "(is it in USD rather than a smaller unit?)"
+        )
     if value.as_tuple().exponent < -COST_PLACES and _decimal_places(value) > COST_PLACES:
         raise _Invalid(f"has more than {COST_PLACES} decimal places; round it to {COST_PLACES}")
     return value

@@ -4,6 +4,7 @@ import csv
 import io
 from collections.abc import Iterable
 from decimal import Decimal
+from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -11,6 +12,7 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from billing.csv_cells import csv_text
 from billing.models import Invoice, InvoiceLine, InvoiceStatus
 
 CSV_HEADER = [
@@ -48,20 +50,20 @@ def invoices_csv(invoices: Iterable[Invoice]) -> str:
         for line in invoice_lines(invoice):
             writer.writerow(
                 [
-                    invoice_title(invoice),
-                    invoice.team.slug,
+                    csv_text(invoice_title(invoice)),
+                    csv_text(invoice.team.slug),
                     f"{invoice.period:%Y-%m}",
-                    invoice.status,
-                    line.kind,
-                    line.api_key.slug if line.api_key else "",
-                    line.model,
-                    line.description,
+                    csv_text(invoice.status),
+                    csv_text(line.kind),
+                    csv_text(line.api_key.slug if line.api_key else ""),
+                    csv_text(line.model),
+                    csv_text(line.description),
                     line.generations,
                     line.tokens,
                     _plain(line.amount_exact),
                     _plain(line.amount),
                     _plain(line.verified_amount),
-                    invoice.currency,
+                    csv_text(invoice.currency),
                 ]
             )
     return buffer.getvalue()
@@ -77,8 +79,9 @@ def money_display(amount: Decimal, currency: str = "USD") -> str:
     return f"{sign}{currency} {abs(amount):,.2f}"
 
 
-def percent_display(share: Decimal) -> str:
-    return f"{share * 100:.1f}%"
+def percent_display(share: Decimal | None) -> str:
+    """A share as a percentage; a dash when there is nothing to share."""
+    return "—" if share is None else f"{share * 100:.1f}%"
 
 
 def invoice_pdf(invoice: Invoice) -> bytes:
@@ -92,7 +95,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     small = ParagraphStyle("small", parent=styles["Normal"], fontSize=8, leading=10)
     currency = invoice.currency
     story = [
-        Paragraph(f"Invoice {title}", styles["Title"]),
+        Paragraph(f"Invoice {pdf_text(title)}", styles["Title"]),
         Table(
             [
                 ["Team", invoice.team.name, "Status", invoice.get_status_display()],
@@ -107,14 +110,14 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         Spacer(1, 6 * mm),
     ]
     if invoice.status == InvoiceStatus.VOID:
-        story.insert(1, Paragraph(f"VOID: {invoice.void_reason}", styles["Heading2"]))
+        story.insert(1, Paragraph(f"VOID: {pdf_text(invoice.void_reason)}", styles["Heading2"]))
     rows: list[list] = [["Key", "Model / description", "Generations", "Tokens", "Verified", "Amount"]]
     for line in invoice_lines(invoice):
         label = line.model if line.kind == InvoiceLine.Kind.USAGE else line.description
         rows.append(
             [
-                Paragraph(line.api_key.name if line.api_key else "", small),
-                Paragraph(label, small),
+                Paragraph(pdf_text(line.api_key.name if line.api_key else ""), small),
+                Paragraph(pdf_text(label), small),
                 f"{line.generations:,}",
                 f"{line.tokens:,}",
                 money_display(line.verified_amount, currency),
@@ -161,7 +164,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     )
     story += [table, Spacer(1, 6 * mm)]
     if invoice.override_reason:
-        story.append(Paragraph(f"Finalized with an override: {invoice.override_reason}", small))
+        story.append(Paragraph(f"Finalized with an override: {pdf_text(invoice.override_reason)}", small))
     story.append(
         Paragraph(
             "Amounts are the gateway's charged cost where verified and the recorded cost otherwise; each line is "
@@ -171,6 +174,14 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     )
     document.build(story)
     return buffer.getvalue()
+
+
+def pdf_text(value: str) -> str:
+    """Text as ReportLab Paragraph markup that shows it literally. Paragraph reads its text as
+    markup: an unescaped `<img src=...>` in a model name makes the server fetch the URL, an
+    `<a href>` plants a link, a stray `<` fails the whole PDF. Every text bound for a Paragraph
+    goes through here."""
+    return escape(value or "")
 
 
 def _when(moment) -> str:

@@ -20,6 +20,7 @@ def make_invoice(world, period: date, *, finalize: str | None = None) -> Invoice
         markup=Decimal("0.62"),
         total=Decimal("12.96"),
         verified_amount=Decimal("6.17"),
+        usage_amount=Decimal("12.34"),
     )
     InvoiceLine.objects.create(
         invoice=invoice, api_key=world.key, model="m/a", generations=3, tokens=360, amount=Decimal("12.00")

@@ -4,7 +4,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from billing.invoicing.drafting import invoices_draft_period
 from billing.invoicing.exports import invoice_title, money_display, percent_display
-from billing.invoicing.periods import period_parse
+from django.utils import timezone
+
+from billing.invoicing.periods import period_check_not_future, period_parse
 
 
 class Command(BaseCommand):
@@ -19,12 +21,19 @@ class Command(BaseCommand):
     def handle(self, *args, period: str, **options) -> None:
         try:
             month = period_parse(period)
+            period_check_not_future(month, today=timezone.now().date())
         except ValueError as error:
             raise CommandError(str(error)) from None
         invoices = invoices_draft_period(period=month)
+        failed = [invoice for invoice in invoices if invoice.draft_error]
         for invoice in invoices:
+            if invoice.draft_error:
+                self.stderr.write(f"{invoice_title(invoice)}  {invoice.team.slug}  {invoice.draft_error}")
+                continue
             self.stdout.write(
                 f"{invoice_title(invoice)}  {invoice.team.slug}  {invoice.status}  "
                 f"{money_display(invoice.total, invoice.currency)}  verified {percent_display(invoice.verified_share)}"
             )
-        self.stdout.write(self.style.SUCCESS(f"{len(invoices)} invoice(s) for {month:%Y-%m}."))
+        self.stdout.write(self.style.SUCCESS(f"{len(invoices) - len(failed)} invoice(s) for {month:%Y-%m}."))
+        if failed:
+            raise CommandError(f"{len(failed)} team(s) could not be drafted; see above, and the invoices in the admin.")
