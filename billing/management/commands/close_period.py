@@ -1,15 +1,15 @@
 """Draft (or redraft) every team's invoice for a month."""
 
-from django.core.management.base import BaseCommand, CommandError
-
-from billing.invoicing.drafting import invoices_draft_period
-from billing.invoicing.exports import invoice_title, money_display, percent_display
+from django.core.management.base import CommandError
 from django.utils import timezone
 
+from accounts.management.commands._arguments import OperatorCommand
+from billing.invoicing.drafting import invoices_draft_period
+from billing.invoicing.exports import invoice_title, money_display, percent_display
 from billing.invoicing.periods import period_check_not_future, period_parse
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Draft (or redraft) every team's invoice for a month, e.g. `close_period 2026-03`. "
         "Finalized invoices are left as they are."
