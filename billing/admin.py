@@ -17,12 +17,13 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from accounts.access import user_is_finance
 from billing import admin_views
 from billing.discrepancies import DiscrepancyTransitionError, discrepancy_change_status, discrepancy_request_recheck
 from billing.invoicing.drafting import InvoiceStateError, invoice_redraft
 from billing.invoicing.exports import invoice_title, invoices_csv, percent_display
 from billing.invoicing.finalizing import OVERRIDE_PERMISSION, invoice_finalize
-from billing.invoicing.periods import period_bounds, period_of, period_previous
+from billing.invoicing.periods import period_bounds, period_of, period_parse, period_previous
 from billing.invoicing.voiding import invoice_void
 from billing.models import (
     FROZEN_INVOICE_STATUSES,
@@ -131,7 +132,11 @@ class PeriodFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if not self.value():
             return queryset
-        start, end = period_bounds(timezone.datetime.strptime(self.value(), "%Y-%m").date())
+        try:
+            month = period_parse(self.value())
+        except ValueError:
+            return queryset  # a hand-made ?period= that is no month: ignored, as an unknown filter
+        start, end = period_bounds(month)
         if self.field == "period":
             return queryset.filter(period=start.date())
         return queryset.filter(**{f"{self.field}__gte": start, f"{self.field}__lt": end})
@@ -238,6 +243,9 @@ class InvoiceAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # void instead: numbers and history stay
 
+    def has_finance_permission(self, request) -> bool:
+        return user_is_finance(request.user)
+
     def has_finalize_permission(self, request) -> bool:
         return request.user.has_perm("billing.finalize_invoice")
 
@@ -334,13 +342,13 @@ class InvoiceAdmin(admin.ModelAdmin):
             except InvoiceStateError as error:
                 self.message_user(request, str(error), messages.WARNING)
 
-    @admin.action(description="Export the selected invoices' lines as CSV", permissions=["view"])
+    @admin.action(description="Export the selected invoices' lines as CSV", permissions=["finance"])
     def export_csv(self, request, queryset):
         response = HttpResponse(invoices_csv(queryset.order_by("period", "team__name")), content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="invoice-lines.csv"'
         return response
 
-    @admin.action(description="Open the PDF of the selected invoice", permissions=["view"])
+    @admin.action(description="Open the PDF of the selected invoice", permissions=["finance"])
     def open_pdf(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one invoice to open its PDF.", messages.WARNING)
@@ -366,6 +374,9 @@ class DiscrepancyEventInline(admin.TabularInline):
 
 @admin.register(Discrepancy)
 class DiscrepancyAdmin(admin.ModelAdmin):
+    def has_finance_permission(self, request) -> bool:
+        return user_is_finance(request.user)
+
     list_display = (
         "generation_id_display",
         "gateway",
@@ -510,7 +521,7 @@ class DiscrepancyAdmin(admin.ModelAdmin):
             to_status=DiscrepancyStatus.RESOLVED,
         )
 
-    @admin.action(description="Write off", permissions=["change"])
+    @admin.action(description="Write off", permissions=["finance"])
     def write_off(self, request, queryset):
         return self._change_status(
             request,

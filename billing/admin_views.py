@@ -1,12 +1,14 @@
 """Finance pages inside the admin: the reconciliation overview and an invoice's exports."""
 
 from django.contrib import admin
-from django.contrib.auth.decorators import permission_required
+from django.contrib.auth.decorators import permission_required, user_passes_test
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from accounts.access import user_is_finance
 from billing.invoicing.exports import invoice_lines, invoice_pdf, invoice_title, invoices_csv
 from billing.models import Invoice
 from billing.selectors_overview import gateways_overview, open_discrepancies_by_kind
@@ -25,10 +27,22 @@ def reconciliation_overview(request: HttpRequest) -> TemplateResponse:
     return TemplateResponse(request, "admin/billing/overview.html", context)
 
 
+def finance_only(view):
+    """Exports are finance powers: active staff in the Finance group, or superusers (403 otherwise)."""
+
+    def check(user) -> bool:
+        if not user_is_finance(user):
+            raise PermissionDenied
+        return True
+
+    return user_passes_test(check)(view)
+
+
 def _invoice(pk: int) -> Invoice:
     return get_object_or_404(Invoice.objects.select_related("team"), pk=pk)
 
 
+@finance_only
 @permission_required("billing.view_invoice", raise_exception=True)
 def invoice_csv_download(request: HttpRequest, pk: int) -> HttpResponse:
     invoice = _invoice(pk)
@@ -37,6 +51,7 @@ def invoice_csv_download(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
+@finance_only
 @permission_required("billing.view_invoice", raise_exception=True)
 def invoice_pdf_download(request: HttpRequest, pk: int) -> HttpResponse:
     invoice = _invoice(pk)
@@ -45,6 +60,7 @@ def invoice_pdf_download(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
+@finance_only
 @permission_required("billing.view_invoice", raise_exception=True)
 def invoice_print(request: HttpRequest, pk: int) -> TemplateResponse:
     invoice = _invoice(pk)

@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.access import user_is_finance
 from accounts.models import Team
 from billing.invoicing.drafting import InvoiceStateError, invoice_draft
 from billing.invoicing.numbering import invoice_number_next
@@ -33,7 +34,7 @@ def invoice_finalize(*, invoice: Invoice, by, override_reason: str = "") -> Invo
     Raises InvoiceStateError (or PermissionError) otherwise, changing nothing.
     """
     override_reason = (override_reason or "").strip()
-    if override_reason and by is not None and not by.has_perm(OVERRIDE_PERMISSION):
+    if override_reason and by is not None and not (user_is_finance(by) and by.has_perm(OVERRIDE_PERMISSION)):
         raise PermissionError("Only finance may finalize an unsettled invoice with an override.")
     if not period_has_ended(invoice.period, today=timezone.now().date()):
         raise InvoiceStateError(
