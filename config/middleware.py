@@ -1,6 +1,9 @@
 """Requests no part of Tally can answer are refused here, once, before any view runs."""
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.response import TemplateResponse
+
+MESSAGE = "A query parameter holds a NUL byte."
 
 
 class RefuseNulBytesMiddleware:
@@ -13,5 +16,7 @@ class RefuseNulBytesMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if any("\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in values):
-            return HttpResponseBadRequest("A query parameter holds a NUL byte.", content_type="text/plain")
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": MESSAGE}, status=400)
+            return TemplateResponse(request, "400.html", {"detail": MESSAGE}, status=400).render()
         return self.get_response(request)

@@ -109,7 +109,7 @@ def test_an_invoice_of_another_team_is_not_found(team_a, team_b):
 def test_finance_sees_every_teams_invoices(team_a, team_b):
     make_invoice(team_a, date(2026, 1, 1))
     theirs = make_invoice(team_b, date(2026, 1, 1))
-    finance = User.objects.create_user("finance")
+    finance = User.objects.create_user("finance", is_staff=True)
     finance.groups.add(Group.objects.get_or_create(name="Finance")[0])
     client = APIClient()
     client.force_login(finance)
