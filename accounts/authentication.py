@@ -73,7 +73,7 @@ def _failures_key(request) -> str:
 def refuse_invalid_token(request, message: str):
     """Refuse a request whose token is not valid: 429 once its address is locked out, else 401
     (and count it)."""
-    allowed = getattr(settings, "TALLY_TOKEN_FAILURES_ALLOWED", 20)
+    allowed = settings.TALLY_TOKEN_FAILURES_ALLOWED
     if cache.get(_failures_key(request), 0) >= allowed:
         raise exceptions.Throttled(
             wait=TOKEN_FAILURE_WINDOW_SECONDS, detail="Too many invalid access tokens from this address."

@@ -5,8 +5,8 @@ from django.utils import timezone
 
 from accounts.access import user_is_finance
 from billing.models import Discrepancy, DiscrepancyEvent, DiscrepancyStatus
-from generations.models import Generation, GenerationState
-from generations.rollups import SpendFacts, rollup_generations_changed
+from generations.services import generation_requeue
+from lib.errors import DomainError, NotAllowed
 
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     DiscrepancyStatus.OPEN: {DiscrepancyStatus.ACKNOWLEDGED, DiscrepancyStatus.RESOLVED, DiscrepancyStatus.WRITTEN_OFF},
@@ -16,22 +16,22 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
 }
 
 
-class DiscrepancyTransitionError(ValueError):
-    pass
+class DiscrepancyTransitionError(DomainError):
+    """A status change the workflow does not allow, or one without a reason."""
 
 
 def discrepancy_change_status(*, discrepancy: Discrepancy, to_status: str, by, reason: str) -> Discrepancy:
     """Move a discrepancy to another status, recording who, when and why.
 
     A reason is required: finance must be able to tell later why a finding was settled.
-    Raises DiscrepancyTransitionError for a move the workflow does not allow, PermissionError
+    Raises DiscrepancyTransitionError for a move the workflow does not allow, NotAllowed
     when someone other than finance staff writes one off.
     """
     reason = (reason or "").strip()
     if not reason:
         raise DiscrepancyTransitionError("A reason is required to change a discrepancy's status.")
     if to_status == DiscrepancyStatus.WRITTEN_OFF and by is not None and not user_is_finance(by):
-        raise PermissionError("Only finance staff may write a discrepancy off.")
+        raise NotAllowed("Only finance staff may write a discrepancy off.")
     with transaction.atomic():
         locked = Discrepancy.objects.select_for_update().get(pk=discrepancy.pk)
         if to_status not in ALLOWED_TRANSITIONS.get(locked.status, set()):
@@ -57,14 +57,8 @@ def discrepancy_request_recheck(*, discrepancy: Discrepancy, by, reason: str) ->
         raise DiscrepancyTransitionError("A reason is required to re-check a discrepancy.")
     with transaction.atomic():
         locked = Discrepancy.objects.select_for_update().get(pk=discrepancy.pk)
-        generation = Generation.objects.select_for_update().get(pk=locked.generation_id)
-        before = SpendFacts.of(generation)
         now = timezone.now()
-        generation.state = GenerationState.PENDING
-        generation.next_attempt_at = now
-        generation.attempts = 0
-        generation.save(update_fields=["state", "next_attempt_at", "attempts"])
-        rollup_generations_changed([(before, SpendFacts.of(generation))])
+        generation_requeue(generation_id=locked.generation_id, reset_attempts=True, now=now)
         DiscrepancyEvent.objects.create(
             discrepancy=locked,
             at=now,

@@ -9,18 +9,23 @@ from django.utils import timezone
 
 from accounts.models import ApiKey, Gateway, Team
 from generations.models import Generation, money_field
+from lib.constants import CENTS_DIGITS, CENTS_PLACES
+from lib.errors import DomainError
 
 PER_MILLION = Decimal(1_000_000)
 
 
-class ModelPriceQuerySet(models.QuerySet):
-    def in_force(self, *, gateway: Gateway, model: str, on) -> "ModelPrice | None":
-        """The price of a model on a gateway on a given date: the latest valid_from not after it."""
-        return self.filter(gateway=gateway, model=model, valid_from__lte=on).order_by("-valid_from").first()
+class PriceSource(models.TextChoices):
+    """Where a stored list price came from. The catalog (genai-prices) is not stored: it ships
+    with the package and is read where no stored price is in force (billing/price_book.py)."""
+
+    IMPORT = "import", "import"
+    GATEWAY_LIST = "gateway_list", "gateway list"
 
 
 class ModelPrice(models.Model):
-    """A gateway's list price for a model, in USD per million tokens, from a date on."""
+    """A gateway's list price for a model, in USD per million tokens, from a date on: imported
+    by finance (`import_prices`) or read from the gateway's own model list (`sync_prices`)."""
 
     gateway = models.ForeignKey(Gateway, on_delete=models.CASCADE, related_name="prices")
     model = models.CharField(max_length=200)
@@ -29,17 +34,33 @@ class ModelPrice(models.Model):
     cache_read = money_field(null=True, blank=True)
     cache_write = money_field(null=True, blank=True)
     valid_from = models.DateField()
-
-    objects = ModelPriceQuerySet.as_manager()
+    source = models.CharField(max_length=16, choices=PriceSource.choices, default=PriceSource.IMPORT)
+    # Gateway lists only: when the list was read, and the prompt size from which the gateway
+    # charges other (long-context) rates; this price holds only below it.
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    applies_below_prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["gateway", "model", "-valid_from"]
         constraints = [
-            models.UniqueConstraint(fields=["gateway", "model", "valid_from"], name="modelprice_unique_from")
+            models.UniqueConstraint(
+                fields=["gateway", "model", "source", "valid_from"], name="modelprice_unique_source_from"
+            )
         ]
 
     def __str__(self) -> str:
-        return f"{self.gateway} {self.model} from {self.valid_from}"
+        return f"{self.gateway} {self.model} from {self.valid_from} ({self.get_source_display()})"
+
+    @property
+    def source_description(self) -> str:
+        """Where this price came from, as a finding's detail and the admin say it."""
+        if self.source == PriceSource.GATEWAY_LIST:
+            read = f", read {self.fetched_at:%Y-%m-%d}" if self.fetched_at else ""
+            return f"gateway list ({self.gateway.slug}{read})"
+        return f"import (from {self.valid_from:%Y-%m-%d})"
+
+    def applies_to(self, *, input_tokens: int) -> bool:
+        return self.applies_below_prompt_tokens is None or input_tokens < self.applies_below_prompt_tokens
 
 
 class DiscrepancyKind(models.TextChoices):
@@ -54,6 +75,9 @@ class DiscrepancyKind(models.TextChoices):
     MISSING_UPSTREAM = "missing_upstream"
     EXPIRED_UNVERIFIED = "expired_unverified"
     CANCELLED_BILLED = "cancelled_billed"
+    UNREADABLE_RECORD = "unreadable_record"
+    CACHE_HIT = "cache_hit"
+    PRICE_UNCHECKED = "price_unchecked"
 
 
 class Severity(models.TextChoices):
@@ -75,41 +99,20 @@ SETTLED_STATUSES = (DiscrepancyStatus.RESOLVED, DiscrepancyStatus.WRITTEN_OFF)
 OPEN_STATUSES = (DiscrepancyStatus.OPEN, DiscrepancyStatus.ACKNOWLEDGED)
 
 
-class DiscrepancyQuerySet(models.QuerySet):
-    def bulk_create(self, objs, *args, **kwargs):
-        objs = list(objs)
-        _copy_owner_from_generations(objs)
-        return super().bulk_create(objs, *args, **kwargs)
-
-
-def _copy_owner_from_generations(discrepancies: list["Discrepancy"]) -> None:
-    """Fill each discrepancy's key and team from its generation (one query for all of them)."""
-    missing = [d for d in discrepancies if d.api_key_id is None or d.team_id is None]
-    if not missing:
-        return
-    owners = dict(
-        (pk, (api_key_id, team_id))
-        for pk, api_key_id, team_id in Generation.objects.filter(
-            pk__in={d.generation_id for d in missing}
-        ).values_list("pk", "api_key_id", "team_id")
-    )
-    for discrepancy in missing:
-        discrepancy.api_key_id, discrepancy.team_id = owners[discrepancy.generation_id]
-
-
 class Discrepancy(models.Model):
     """One finding on one generation. At most one per (generation, kind): a re-run updates it."""
 
     generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="discrepancies")
     # The generation's key and team, kept here so per-team and per-key counts of open findings
-    # never join the generations table. Filled from the generation on save and bulk_create.
+    # never join the generations table. Filled from the generation on save; bulk_create callers
+    # pass them (they have the generation at hand).
     api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+", db_index=False)
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False)
     kind = models.CharField(max_length=32, choices=DiscrepancyKind.choices)
     severity = models.CharField(max_length=10, choices=Severity.choices)
-    expected = models.DecimalField(max_digits=30, decimal_places=12, null=True, blank=True)
-    actual = models.DecimalField(max_digits=30, decimal_places=12, null=True, blank=True)
-    delta = models.DecimalField(max_digits=30, decimal_places=12, null=True, blank=True)
+    expected = money_field(null=True, blank=True)
+    actual = money_field(null=True, blank=True)
+    delta = money_field(null=True, blank=True)
     detail = models.TextField(blank=True, default="")
     status = models.CharField(max_length=16, choices=DiscrepancyStatus.choices, default=DiscrepancyStatus.OPEN)
     created_at = models.DateTimeField(default=timezone.now)
@@ -130,8 +133,6 @@ class Discrepancy(models.Model):
             models.Index(fields=["created_at"], name="discrepancy_created"),
             models.Index(fields=["team", "status", "api_key"], name="discrepancy_team_status_key"),
         ]
-
-    objects = DiscrepancyQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.generation_id}"
@@ -167,7 +168,7 @@ FROZEN_INVOICE_STATUSES = (InvoiceStatus.FINALIZED, InvoiceStatus.VOID)
 VOIDING_FIELDS = ("status", "voided_at", "voided_by", "void_reason")
 
 
-class InvoiceFrozenError(Exception):
+class InvoiceFrozenError(DomainError):
     """A finalized or void invoice, or one of its lines, was about to change."""
 
 
@@ -205,12 +206,12 @@ class Invoice(models.Model):
     status = models.CharField(max_length=10, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT)
     number = models.CharField(max_length=32, unique=True, null=True, blank=True)
     currency = models.CharField(max_length=3, default="USD")
-    subtotal = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"))
-    markup = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"))
-    total = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"))
-    verified_amount = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"))
+    subtotal = models.DecimalField(max_digits=CENTS_DIGITS, decimal_places=CENTS_PLACES, default=Decimal("0.00"))
+    markup = models.DecimalField(max_digits=CENTS_DIGITS, decimal_places=CENTS_PLACES, default=Decimal("0.00"))
+    total = models.DecimalField(max_digits=CENTS_DIGITS, decimal_places=CENTS_PLACES, default=Decimal("0.00"))
+    verified_amount = models.DecimalField(max_digits=CENTS_DIGITS, decimal_places=CENTS_PLACES, default=Decimal("0.00"))
     # The usage billed (usage and late-usage lines, without adjustments): what verified_share shares.
-    usage_amount = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"))
+    usage_amount = models.DecimalField(max_digits=CENTS_DIGITS, decimal_places=CENTS_PLACES, default=Decimal("0.00"))
     created_at = models.DateTimeField(default=timezone.now)
     drafted_at = models.DateTimeField(default=timezone.now)
     finalized_at = models.DateTimeField(null=True, blank=True)
@@ -284,8 +285,8 @@ class InvoiceLine(models.Model):
     generations = models.BigIntegerField(default=0)
     tokens = models.BigIntegerField(default=0)
     amount_exact = money_field(default=0)
-    amount = models.DecimalField(max_digits=16, decimal_places=2)
-    verified_amount = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"))
+    amount = models.DecimalField(max_digits=CENTS_DIGITS, decimal_places=CENTS_PLACES)
+    verified_amount = models.DecimalField(max_digits=CENTS_DIGITS, decimal_places=CENTS_PLACES, default=Decimal("0.00"))
     # For late-usage lines: the finalized month the usage belongs to (see invoicing/late_usage.py).
     usage_period = models.DateField(null=True, blank=True)
     # For adjustment lines: the discrepancy it settles, so it is carried to exactly one invoice.

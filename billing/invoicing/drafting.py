@@ -30,12 +30,13 @@ from billing.invoicing.spend import spend_rows_by
 from billing.models import USAGE_KINDS, Invoice, InvoiceLine, InvoiceStatus
 from billing.selectors import SpendRow
 from generations.models import DailySpend
+from lib.errors import DomainError
 
 logger = logging.getLogger(__name__)
 TOTAL_FIELDS = ["subtotal", "markup", "total", "verified_amount", "usage_amount", "drafted_at", "draft_error"]
 
 
-class InvoiceStateError(ValueError):
+class InvoiceStateError(DomainError):
     """The invoice is not in a state that allows this action; the message says why."""
 
 

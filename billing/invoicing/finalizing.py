@@ -10,6 +10,7 @@ from billing.invoicing.numbering import invoice_number_next
 from billing.invoicing.periods import period_has_ended, period_next
 from billing.invoicing.settlement import unsettled_generations
 from billing.models import Invoice, InvoiceStatus
+from lib.errors import NotAllowed
 
 OVERRIDE_PERMISSION = "billing.override_unsettled_invoice"
 
@@ -31,11 +32,12 @@ def invoice_finalize(*, invoice: Invoice, by, override_reason: str = "") -> Invo
     that has not ended (UTC) is never finalized, override or not. An unsettled period is
     finalized only with an override: a non-empty reason, given by a user with the override
     permission (the Finance group has it), or by the operator on the command line (`by` None).
-    Raises InvoiceStateError (or PermissionError) otherwise, changing nothing.
+    Raises InvoiceStateError otherwise, and NotAllowed for an override by anyone else, changing
+    nothing.
     """
     override_reason = (override_reason or "").strip()
     if override_reason and by is not None and not (user_is_finance(by) and by.has_perm(OVERRIDE_PERMISSION)):
-        raise PermissionError("Only finance may finalize an unsettled invoice with an override.")
+        raise NotAllowed("Only finance may finalize an unsettled invoice with an override.")
     if not period_has_ended(invoice.period, today=timezone.now().date()):
         raise InvoiceStateError(
             f"{invoice.period:%Y-%m} has not ended yet; its invoices can be finalized from "

@@ -52,9 +52,9 @@ def test_it_lists_discrepancies_with_their_generation_and_amounts(team_a):
     assert discrepancy["team"] == "alpha"
     assert (discrepancy["kind"], discrepancy["severity"], discrepancy["status"]) == ("cost_mismatch", "error", "open")
     assert (discrepancy["expected"], discrepancy["actual"], discrepancy["delta"]) == (
-        "0.000037500000",
-        "0.000040000000",
-        "0.000002500000",
+        "0.000037500000000000",
+        "0.000040000000000000",
+        "0.000002500000000000",
     )
 
 

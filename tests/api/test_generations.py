@@ -32,7 +32,7 @@ def test_it_shows_a_generation_with_amounts_as_exact_strings_and_times_in_utc(te
     assert generation["id"] == "gen-a"
     assert generation["api_key"] == team_a.key.slug
     assert generation["team"] == "alpha"
-    assert generation["cost"] == "0.000000037500"
+    assert generation["cost"] == "0.000000037500000000"
     assert generation["charged_cost"] is None
     assert generation["created_at"] == "2026-01-15T10:00:00Z"
     assert (generation["tokens_prompt"], generation["tokens_completion"], generation["tokens_cached"]) == (100, 20, 4)
@@ -125,14 +125,14 @@ def test_a_generation_shows_the_gateways_record_and_the_findings(team_a):
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["id"] == "gen-x/1" and body["state"] == "disputed"
-    assert body["gateway_record"]["total_cost"] == "0.500000000000"
+    assert body["gateway_record"]["total_cost"] == "0.500000000000000000"
     assert body["gateway_record"]["raw"] == '{"data": {"total_cost": 0.5}}'
     [finding] = body["findings"]
     assert (finding["kind"], finding["severity"], finding["status"]) == ("cost_mismatch", "error", "open")
     assert (finding["expected"], finding["actual"], finding["delta"]) == (
-        "0.000037500000",
-        "0.500000000000",
-        "0.499962500000",
+        "0.000037500000000000",
+        "0.500000000000000000",
+        "0.499962500000000000",
     )
 
 

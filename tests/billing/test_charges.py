@@ -56,13 +56,13 @@ def test_it_prices_cache_tokens_at_the_prompt_rate_when_the_list_has_no_cache_pr
     assert list_cost(price=plain, prompt=100, completion=10, cache_read=50, cache_write=50) == Decimal("0.00048")
 
 
-def test_it_keeps_amounts_exact_to_twelve_places():
+def test_it_keeps_amounts_exact_to_eighteen_places():
     charged = gateway_charge(
         kind="openrouter", record=record(total_cost=Decimal("0.00000003750000001")), price=None, discount=Decimal(0)
     )
-    assert charged == Decimal("0.000000037500")
-    assert money(Decimal("0.0000000000005")) == Decimal("0")  # half to even
-    assert money(Decimal("0.0000000000015")) == Decimal("0.000000000002")
+    assert charged == Decimal("0.00000003750000001")
+    assert money(Decimal("0.0000000000000000005")) == Decimal("0")  # half to even
+    assert money(Decimal("0.0000000000000000015")) == Decimal("0.000000000000000002")
 
 
 def test_it_refuses_an_unknown_gateway_kind():

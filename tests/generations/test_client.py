@@ -6,8 +6,8 @@ from contextlib import asynccontextmanager
 import pytest
 
 from generations.gateways.base import GatewayGenerationRecord, LookupRequest, NotFound, TransientFailure
-from generations.gateways.client import GatewayConnection, lookup_batch, lookup_batch_sync
-from tests.generations.gateway_helpers import KEY, spec_for
+from generations.gateways.client import GatewayConnection, lookup_batch
+from tests.generations.gateway_helpers import KEY, lookup_batch_sync, spec_for
 
 
 @pytest.mark.slow  # seconds on a quiet machine, half a minute on a busy one
@@ -101,6 +101,9 @@ def test_a_connection_is_built_from_a_gateways_settings():
         kind = "kushrouter"
         base_url = "http://127.0.0.1:8001/kushrouter"
         concurrency = 8
+        lookup_path = "/v1/generations"
 
     connection = GatewayConnection.of(Gateway())
-    assert connection == GatewayConnection(kind="kushrouter", base_url=Gateway.base_url, concurrency=8)
+    assert connection == GatewayConnection(
+        kind="kushrouter", base_url=Gateway.base_url, concurrency=8, lookup_path="/v1/generations"
+    )

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from accounts.access import user_is_finance
 from billing.discrepancies import discrepancy_change_status
 from billing.models import DiscrepancyStatus, Invoice
+from lib.errors import NotAllowed
 from tests.billing.invoice_helpers import (
     finance_group,
     make_discrepancy,
@@ -58,7 +59,7 @@ def _cannot_use_finance_powers(user, other_team) -> None:
     assert api.get("/api/v1/discrepancies/").json()["results"] == []
     patch = api.patch(f"/api/v1/discrepancies/{discrepancy.pk}/", {"status": "written_off", "reason": "x"}, format="json")
     assert patch.status_code in (403, 404)
-    with pytest.raises(PermissionError):
+    with pytest.raises(NotAllowed):
         discrepancy_change_status(discrepancy=discrepancy, to_status=DiscrepancyStatus.WRITTEN_OFF, by=user, reason="x")
     page = Client()
     page.force_login(user)
