@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from billing.invoicing.bounds import column_capacity, team_month_cost_limit
+from lib.bounds import column_capacity, team_month_cost_limit
 from billing.invoicing.drafting import invoices_redraft_open
 from billing.models import Invoice, InvoiceLine
 from generations.models import DailySpend, Generation

@@ -10,7 +10,9 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from billing.reconciliation.services import generation_decide
+from billing.reconciliation.services import generation_apply_outcome
+from generations.fetching import generations_claim_due
+from generations.models import Generation
 from generations.gateways.redaction import redact_secrets
 from tests.billing.invoice_helpers import make_generation, make_key, make_team
 from tests.generations.gateway_helpers import lookup_one
@@ -73,9 +75,12 @@ def test_a_paused_key_keeps_no_secret_in_its_reason_the_logs_or_the_mail(echoing
     caplog.set_level(logging.DEBUG)
     api_key = make_key(make_team(), "refused")
     generation = make_generation(api_key, cost="1.00")
+    Generation.objects.filter(pk=generation.pk).update(next_attempt_at=timezone.now())
+    [claim] = generations_claim_due()
+    generation.refresh_from_db()
     outcome = lookup_one(None, "openrouter", generation.external_id, key=SECRET, base_url=echoing_gateway)
 
-    generation_decide(generation=generation, outcome=outcome, prices=None, now=timezone.now())
+    generation_apply_outcome(generation=generation, outcome=outcome, leased_until=claim.leased_until, prices=None)
 
     api_key.refresh_from_db()
     assert api_key.paused_at is not None and "401" in api_key.pause_reason
