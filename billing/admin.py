@@ -32,6 +32,7 @@ from billing.models import (
     DiscrepancyStatus,
     Invoice,
     InvoiceLine,
+    InvoiceStatus,
     ModelPrice,
 )
 from generations.admin import BoundedCountPaginator, exact_id_search
@@ -188,12 +189,18 @@ class InvoiceAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "team", PeriodFilter)
     search_fields = ("number", "team__name", "team__slug")
+
+    def changelist_view(self, request, extra_context=None):
+        # A draft that could not be rebuilt keeps its old figures: finance must see that at once.
+        for invoice in Invoice.objects.filter(status=InvoiceStatus.DRAFT).exclude(draft_error="")[:20]:
+            messages.warning(request, f"{invoice}: {invoice.draft_error}")
+        return super().changelist_view(request, extra_context)
     list_select_related = ("team",)
     inlines = [InvoiceLineInline]
     actions = ["finalize", "void", "redraft", "export_csv", "open_pdf"]
     change_form_template = "admin/billing/invoice/change_form.html"
     fieldsets = (
-        (None, {"fields": ("team", "period", "status", "number", "currency")}),
+        (None, {"fields": ("team", "period", "status", "number", "currency", "draft_error")}),
         ("Amounts", {"fields": ("subtotal", "markup", "total", "verified_amount", "verified_share_display")}),
         (
             "History",
@@ -228,6 +235,7 @@ class InvoiceAdmin(admin.ModelAdmin):
         "voided_at",
         "voided_by",
         "void_reason",
+        "draft_error",
     )
 
     def get_queryset(self, request):

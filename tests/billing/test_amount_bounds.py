@@ -6,6 +6,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import Client
 
 from lib.bounds import column_capacity, team_month_cost_limit
 from billing.invoicing.drafting import invoices_redraft_open
@@ -106,6 +107,10 @@ def test_one_teams_draft_that_cannot_fit_never_stops_another_teams():
     assert "huge" in errors.getvalue()
     # The redraft job goes on past it too.
     assert invoices_redraft_open() == 1
+    # Finance sees it on the invoice list.
+    page = Client()
+    page.force_login(make_finance_user())
+    assert "too large" in page.get("/admin/billing/invoice/").content.decode()
 
 
 def test_finalizing_an_invoice_that_cannot_fit_is_refused_in_the_admin_not_a_500(client):
