@@ -130,7 +130,8 @@ class Discrepancy(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "kind"], name="discrepancy_status_kind"),
-            models.Index(fields=["created_at"], name="discrepancy_created"),
+            # The finance list's order (newest first, the admin's and the overview's).
+            models.Index(fields=["created_at", "id"], name="discrepancy_created_id"),
             models.Index(fields=["team", "status", "api_key"], name="discrepancy_team_status_key"),
         ]
 
@@ -236,7 +237,11 @@ class Invoice(models.Model):
                 fields=["team", "period"], condition=~Q(status="void"), name="invoice_one_live_per_team_period"
             )
         ]
-        indexes = [models.Index(fields=["status", "period"], name="invoice_status_period")]
+        indexes = [
+            models.Index(fields=["status", "period"], name="invoice_status_period"),
+            # The finance list's order (Meta.ordering), across every team.
+            models.Index(fields=["-period", "team"], name="invoice_period_team"),
+        ]
 
     def __str__(self) -> str:
         return self.number or f"Draft {self.team} {self.period:%Y-%m}"

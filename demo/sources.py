@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from generations.gateways.exact_json import dumps_exact
 from demo.simulator.records import sample_body
+from generations.gateways.exact_json import dumps_exact
 from generations.sources import litellm, otlp
 from generations.sources.keys import TeamKeys
 from generations.sources.recording import source_records_ingest
@@ -44,8 +44,12 @@ def demo_sources_seed(*, keys: list, now: datetime) -> tuple[list[dict[str, Any]
             for source in ("lt", "bc")
         ]
         litellm_calls, broadcast_calls = calls[0::2], calls[1::2]
-        body = dumps_exact([_litellm_payload(call) for call in litellm_calls] + [_failed_litellm_payload(litellm_calls[0])])
-        translated = [litellm.record_from_payload(payload, team_keys) for payload in litellm.payloads_from_body(body.encode())]
+        body = dumps_exact(
+            [_litellm_payload(call) for call in litellm_calls] + [_failed_litellm_payload(litellm_calls[0])]
+        )
+        translated = [
+            litellm.record_from_payload(payload, team_keys) for payload in litellm.payloads_from_body(body.encode())
+        ]
         created["LiteLLM"] += source_records_ingest(translated=translated, team=api_key.team).created
         delivery = dumps_exact(_broadcast_delivery(broadcast_calls, key_name=api_key.broadcast_key_name))
         translated = otlp.records_from_spans(otlp.spans_from_json(delivery.encode()), team_keys)
@@ -58,9 +62,23 @@ def demo_sources_seed(*, keys: list, now: datetime) -> tuple[list[dict[str, Any]
     return specs, created
 
 
-def _call(demo_key, created_at: datetime, tag: str, model: str, provider: str, prompt_price, completion_price, prompt: int, completion: int) -> dict:
+def _call(
+    demo_key,
+    created_at: datetime,
+    tag: str,
+    model: str,
+    provider: str,
+    prompt_price,
+    completion_price,
+    prompt: int,
+    completion: int,
+) -> dict:
     generation_id = f"gen-{int(created_at.timestamp())}-src{tag}"
-    cost = ((prompt * prompt_price + completion * completion_price) / Decimal(1_000_000)).quantize(Decimal("1e-12")).normalize()
+    cost = (
+        ((prompt * prompt_price + completion * completion_price) / Decimal(1_000_000))
+        .quantize(Decimal("1e-12"))
+        .normalize()
+    )
     body = sample_body(
         "openrouter",
         generation_id=generation_id,
@@ -71,7 +89,13 @@ def _call(demo_key, created_at: datetime, tag: str, model: str, provider: str, p
         tokens_completion=completion,
         cost=cost,
     )
-    spec = {"protocol": "openrouter", "id": generation_id, "key": demo_key.secret, "created_at": created_at.isoformat(), "body": body}
+    spec = {
+        "protocol": "openrouter",
+        "id": generation_id,
+        "key": demo_key.secret,
+        "created_at": created_at.isoformat(),
+        "body": body,
+    }
     return {
         "id": generation_id,
         "model": model,
@@ -105,7 +129,12 @@ def _litellm_payload(call: dict) -> dict:
         "cache_hit": None,
         "stream": False,
         "hidden_params": {"litellm_model_name": f"openrouter/{call['model']}", "api_base": call["api_base"]},
-        "metadata": {"usage_object": {"prompt_tokens_details": {"cached_tokens": 0}, "completion_tokens_details": {"reasoning_tokens": 0}}},
+        "metadata": {
+            "usage_object": {
+                "prompt_tokens_details": {"cached_tokens": 0},
+                "completion_tokens_details": {"reasoning_tokens": 0},
+            }
+        },
     }
 
 
@@ -146,16 +175,35 @@ def _genai(call: dict) -> dict:
 
 def _broadcast_delivery(calls: list[dict], *, key_name: str) -> dict:
     spans = [
-        _span(call, "LLM Generation", {**_genai(call), "gen_ai.usage.total_cost": call["cost"], "trace.metadata.openrouter.api_key_name": key_name})
+        _span(
+            call,
+            "LLM Generation",
+            {
+                **_genai(call),
+                "gen_ai.usage.total_cost": call["cost"],
+                "trace.metadata.openrouter.api_key_name": key_name,
+            },
+        )
         for call in calls
     ]
-    return {"resourceSpans": [{"resource": {"attributes": [_attribute("service.name", "openrouter")]}, "scopeSpans": [{"scope": {"name": "openrouter"}, "spans": spans}]}]}
+    return {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": [_attribute("service.name", "openrouter")]},
+                "scopeSpans": [{"scope": {"name": "openrouter"}, "spans": spans}],
+            }
+        ]
+    }
 
 
 def _otel_export(call: dict, *, key_slug: str) -> dict:
     spans = [
         _span(call, "POST /reports", {"http.request.method": "POST"}),
-        _span(call, f"chat {call['model']}", {**_genai(call), "gen_ai.provider.name": "openrouter", "gen_ai.usage.cost": call["cost"]}),
+        _span(
+            call,
+            f"chat {call['model']}",
+            {**_genai(call), "gen_ai.provider.name": "openrouter", "gen_ai.usage.cost": call["cost"]},
+        ),
     ]
     resource = {"attributes": [_attribute("service.name", "reports"), _attribute("tally.api_key", key_slug)]}
     return {"resourceSpans": [{"resource": resource, "scopeSpans": [{"scope": {"name": "reports"}, "spans": spans}]}]}

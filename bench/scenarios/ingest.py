@@ -141,7 +141,11 @@ def run(context: ScenarioContext) -> ScenarioResult:
         finally:
             _forget_ingested(connection, context)
     copy_rate = len(records) / copy_seconds
-    figures = {"records": len(records), "copy_records_per_second": round(copy_rate, 1), "copy_seconds": round(copy_seconds, 3)}
+    figures = {
+        "records": len(records),
+        "copy_records_per_second": round(copy_rate, 1),
+        "copy_seconds": round(copy_seconds, 3),
+    }
     checks = []
     for name, (seconds, server_cpu_seconds) in timings.items():
         rate = len(records) / seconds
@@ -216,7 +220,10 @@ def _post_over_http(
     scale = context.scale
     AccessToken.objects.filter(team=context.world.ingest_team).delete()
     _, token = AccessToken.issue(team=context.world.ingest_team, scopes=["ingest", "read"], name="benchmark")
-    warm_up = [json.dumps({"generations": ingest_records(context, 10, prefix=f"warm-up-{worker}")}) for worker in range(scale.web_workers)]
+    warm_up = [
+        json.dumps({"generations": ingest_records(context, 10, prefix=f"warm-up-{worker}")})
+        for worker in range(scale.web_workers)
+    ]
     port = free_port()
     log_path = context.log_dir / "ingest-gunicorn.log"
     command = [
@@ -236,7 +243,9 @@ def _post_over_http(
 
             def poster(contender: Contender):
                 def post(body) -> int | None:
-                    response = client.post(contender.path, content=body, headers={"Content-Type": contender.content_type})
+                    response = client.post(
+                        contender.path, content=body, headers={"Content-Type": contender.content_type}
+                    )
                     if response.status_code != contender.status:
                         raise RuntimeError(
                             f"POST {contender.path} answered {response.status_code}: {response.text[:500]}\n{log_tail(log_path)}"

@@ -13,7 +13,9 @@ from accounts.models import ApiKey
 from generations.gateways.exact_json import dumps_exact, loads_exact
 
 LITELLM_BATCH_SIZE = 512  # litellm.constants.DEFAULT_BATCH_SIZE
-RECORDED_PAYLOAD = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "sources" / "litellm_standard_logging_payload.json"
+RECORDED_PAYLOAD = (
+    Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "sources" / "litellm_standard_logging_payload.json"
+)
 
 
 def declare_litellm_deployments(slugs: list[str]) -> None:
@@ -44,7 +46,11 @@ def litellm_bodies(records: list[dict], *, kinds: dict[str, str]) -> list[str]:
                 startTime=Decimal(str(datetime.fromisoformat(record["created_at"]).timestamp())),
                 stream=record["streamed"],
             )
-            payload["hidden_params"] = {**payload["hidden_params"], "litellm_model_name": f"{kind}/{record['model']}", "api_base": None}
+            payload["hidden_params"] = {
+                **payload["hidden_params"],
+                "litellm_model_name": f"{kind}/{record['model']}",
+                "api_base": None,
+            }
             payload["metadata"] = {
                 **payload["metadata"],
                 "usage_object": {"prompt_tokens_details": {"cached_tokens": record["tokens_cached"]}},

@@ -238,57 +238,69 @@ def invoices_draft_period(*, period: date) -> list[Invoice]:
             for invoice in Invoice.objects.exclude(status=InvoiceStatus.VOID).filter(period=period).select_related("team")
         }
         drafts = [invoices[team.pk] for team in teams if invoices[team.pk].status == InvoiceStatus.DRAFT]
-        usage = _usage_rows_by_team(period=period)
-        carried = carried_periods(invoices=drafts)
-        adjustments = adjustments_for_drafts(invoices=drafts, carried=carried)
-        late = late_usage_for_drafts(invoices=drafts, carried=carried)
-        key_names = _key_names(
-            (row for rows in usage.values() for row in rows),
-            (item for items in late.values() for item in items),
-            (adjustment for items in adjustments.values() for adjustment in items),
-        )
-        markups = {team.pk: team.invoice_markup for team in teams}
-        drafted: list[Invoice] = []
-        failed: list[Invoice] = []
-        all_lines: list[InvoiceLine] = []
-        now = timezone.now()
-        for invoice in drafts:
-            try:
-                lines = _draft_lines(
-                    invoice, usage.get(invoice.team_id, []), late[invoice.pk], adjustments[invoice.pk], key_names
-                )
-                _set_totals(invoice, lines, markup_fraction=markups[invoice.team_id])
-                problem = invoice_figures_fit(invoice, lines)
-            except ArithmeticError as error:
-                problem = f"its figures could not be computed ({error.__class__.__name__})"
-            if problem:
-                invoice.refresh_from_db()
-                invoice.draft_error = f"Drafting on {now:%Y-%m-%d %H:%M} UTC failed: {problem}."
-                logger.error("Invoice %s not drafted: %s", invoice, problem)
-                failed.append(invoice)
-                continue
-            invoice.drafted_at = now
-            invoice.draft_error = ""
-            drafted.append(invoice)
-            all_lines += lines
-        InvoiceLine.objects.filter(invoice__in=drafted).delete()
-        InvoiceLine.objects.bulk_create(all_lines, batch_size=5000)
-        Invoice.objects.bulk_update(drafted, TOTAL_FIELDS)
-        Invoice.objects.bulk_update(failed, ["draft_error"])
+        _drafts_rebuild(drafts, period=period)
     return [invoices[team.pk] for team in teams]
 
 
-def invoices_redraft_open() -> int:
-    """Rebuild every draft invoice (as reconciliation proceeds); returns how many were rebuilt.
-    A draft that cannot be rebuilt keeps its lines and records why; the others go on."""
-    drafts = Invoice.objects.filter(status=InvoiceStatus.DRAFT).select_related("team").order_by("period", "pk")
-    count = 0
+def _drafts_rebuild(drafts: list[Invoice], *, period: date) -> int:
+    """Rebuild the period's drafts (their teams locked, `team` loaded) in a few statements: the
+    month's roll-ups read once, the lines written in one bulk insert, the totals in one update.
+
+    Per team: a draft whose figures cannot be built or would not fit keeps its previous lines,
+    with the reason in `draft_error` (logged, shown to finance); every other draft is rebuilt."""
+    usage = _usage_rows_by_team(period=period)
+    carried = carried_periods(invoices=drafts)
+    adjustments = adjustments_for_drafts(invoices=drafts, carried=carried)
+    late = late_usage_for_drafts(invoices=drafts, carried=carried)
+    key_names = _key_names(
+        (row for rows in usage.values() for row in rows),
+        (item for items in late.values() for item in items),
+        (adjustment for items in adjustments.values() for adjustment in items),
+    )
+    drafted: list[Invoice] = []
+    failed: list[Invoice] = []
+    all_lines: list[InvoiceLine] = []
+    now = timezone.now()
     for invoice in drafts:
         try:
-            invoice_draft(team=invoice.team, period=invoice.period)
-        except InvoiceTooLargeError as error:
-            logger.error("Invoice %s not redrafted: %s", invoice, error)
-            Invoice.objects.filter(pk=invoice.pk, status=InvoiceStatus.DRAFT).update(draft_error=str(error))
+            lines = _draft_lines(
+                invoice, usage.get(invoice.team_id, []), late[invoice.pk], adjustments[invoice.pk], key_names
+            )
+            _set_totals(invoice, lines, markup_fraction=invoice.team.invoice_markup)
+            problem = invoice_figures_fit(invoice, lines)
+        except ArithmeticError as error:
+            problem = f"its figures could not be computed ({error.__class__.__name__})"
+        if problem:
+            invoice.refresh_from_db()
+            invoice.draft_error = f"Drafting on {now:%Y-%m-%d %H:%M} UTC failed: {problem}."
+            logger.error("Invoice %s not drafted: %s", invoice, problem)
+            failed.append(invoice)
             continue
-        count += 1
+        invoice.drafted_at = now
+        invoice.draft_error = ""
+        drafted.append(invoice)
+        all_lines += lines
+    InvoiceLine.objects.filter(invoice__in=drafted).delete()
+    InvoiceLine.objects.bulk_create(all_lines, batch_size=5000)
+    Invoice.objects.bulk_update(drafted, TOTAL_FIELDS)
+    Invoice.objects.bulk_update(failed, ["draft_error"])
+    return len(drafted)
+
+
+def invoices_redraft_open() -> int:
+    """Rebuild every draft invoice (as reconciliation proceeds), set-based per month like
+    invoices_draft_period; returns how many. Only existing drafts: no invoice is created."""
+    periods = (
+        Invoice.objects.filter(status=InvoiceStatus.DRAFT).values_list("period", flat=True).distinct().order_by("period")
+    )
+    count = 0
+    for period in list(periods):
+        with transaction.atomic():
+            open_teams = Invoice.objects.filter(status=InvoiceStatus.DRAFT, period=period).values("team_id")
+            teams = list(Team.objects.select_for_update().filter(pk__in=open_teams).order_by("pk"))
+            # Read again under the teams' locks: a draft may have been finalized meanwhile.
+            drafts = list(
+                Invoice.objects.filter(status=InvoiceStatus.DRAFT, period=period, team__in=teams).select_related("team")
+            )
+            count += _drafts_rebuild(drafts, period=period)
     return count

@@ -40,11 +40,17 @@ def chat_routes(state: SimulatorState) -> list[Route]:
             body = loads_exact(await request.body())
         except (ValueError, RecursionError, UnicodeDecodeError):
             body = None
-        if not isinstance(body, dict) or not isinstance(body.get("model"), str) or not isinstance(body.get("messages"), list):
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("model"), str)
+            or not isinstance(body.get("messages"), list)
+        ):
             return error_response("openrouter", 400, "model and messages are required")
         if body.get("stream"):
             return error_response("openrouter", 400, "the simulator answers without streaming only")
-        return Response(dumps_exact(_complete(state, key=key, model=body["model"], messages=body["messages"])), media_type=JSON)
+        return Response(
+            dumps_exact(_complete(state, key=key, model=body["model"], messages=body["messages"])), media_type=JSON
+        )
 
     return [Route("/openrouter/api/v1/chat/completions", chat_completions, methods=["POST"])]
 
@@ -55,9 +61,11 @@ def _complete(state: SimulatorState, *, key: str, model: str, messages: list) ->
     text = " ".join(str(message.get("content", "")) for message in messages if isinstance(message, dict))
     tokens_prompt = max(1, len(text.split())) + 3 * len(messages)
     tokens_completion = len(COMPLETION_TEXT.split())
-    cost = ((tokens_prompt * prompt_price + tokens_completion * completion_price) / Decimal(1_000_000)).quantize(
-        COST_QUANTUM, rounding=ROUND_HALF_EVEN
-    ).normalize()
+    cost = (
+        ((tokens_prompt * prompt_price + tokens_completion * completion_price) / Decimal(1_000_000))
+        .quantize(COST_QUANTUM, rounding=ROUND_HALF_EVEN)
+        .normalize()
+    )
     created_at = datetime.now(UTC)
     generation_id = f"gen-{int(time.time())}-{secrets.token_hex(10)}"
     state.add_records(

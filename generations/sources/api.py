@@ -5,6 +5,7 @@ set in the sender's headers), write only to that token's team, read at most
 DATA_UPLOAD_MAX_MEMORY_SIZE bytes (also after gzip), and answer what they did with every payload.
 """
 
+import json
 import zlib
 
 from django.conf import settings
@@ -43,7 +44,9 @@ def request_body(request: Request) -> bytes:
     if encoding in ("", "identity"):
         return raw
     if encoding != "gzip":
-        raise exceptions.UnsupportedMediaType(encoding, f"Content-Encoding {encoding[:40]!r} is not supported; use gzip.")
+        raise exceptions.UnsupportedMediaType(
+            encoding, f"Content-Encoding {encoding[:40]!r} is not supported; use gzip."
+        )
     decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     try:
         body = decompressor.decompress(raw, limit + 1)
@@ -78,7 +81,9 @@ class LiteLLMIngestView(SourceView):
         ),
         request={"application/json": OpenApiTypes.OBJECT},
         responses={
-            200: OpenApiResponse(OpenApiTypes.OBJECT, description="received, created, duplicates, conflicts, skipped, skipped_reasons"),
+            200: OpenApiResponse(
+                OpenApiTypes.OBJECT, description="received, created, duplicates, conflicts, skipped, skipped_reasons"
+            ),
             400: OpenApiResponse(description="Not LiteLLM's format; nothing written."),
             **error_responses(401, 403, 413),
         },
@@ -157,8 +162,6 @@ def _status_response(http_status: int, text: str, *, as_protobuf: bool) -> HttpR
         encoded = text.encode("utf-8")[:4000]
         body = bytes([0x08, code, 0x12]) + _varint(len(encoded)) + encoded  # field 1 code, field 2 message
         return HttpResponse(body, status=http_status, content_type="application/x-protobuf")
-    import json
-
     return HttpResponse(json.dumps({"code": code, "message": text}), status=http_status, content_type=JSON_TYPE)
 
 

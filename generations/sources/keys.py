@@ -87,7 +87,9 @@ class TeamKeys:
             if not found:
                 continue
             if len(found) > 1:
-                return Skip(f"{what} {name!r} is declared by several keys of this team: {', '.join(k.slug for k in found)}")
+                return Skip(
+                    f"{what} {name!r} is declared by several keys of this team: {', '.join(k.slug for k in found)}"
+                )
             return found[0]
         return None
 

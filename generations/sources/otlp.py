@@ -235,7 +235,9 @@ def record_from_span(span: Span, keys: TeamKeys) -> dict | Skip:
         return Skip(REPEATS_ITS_ROOT)
     if not any(name.startswith("gen_ai.") for name in attributes):
         return Skip(NOT_AN_LLM_CALL)
-    provider = OPENROUTER if broadcast else _text(attributes.get("gen_ai.provider.name") or attributes.get("gen_ai.system"))
+    provider = (
+        OPENROUTER if broadcast else _text(attributes.get("gen_ai.provider.name") or attributes.get("gen_ai.system"))
+    )
     address = _server_address(attributes)
     if not keys.is_tracked(provider=provider, address=address):
         return Skip(f"provider {provider[:40] or address[:60]!r} is not a gateway Tally tracks")

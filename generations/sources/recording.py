@@ -10,6 +10,8 @@ from generations.ingest.validation import MAX_RECORDS
 from generations.sources.keys import Skip
 
 MAX_PAYLOADS = MAX_RECORDS
+# Reasons quote a little of what was sent (a provider's name): the answer lists the commonest.
+MAX_REASONS_LISTED = 100
 
 
 class NotTheFormat(Exception):
@@ -41,12 +43,12 @@ class SourceOutcome:
             "duplicates": self.duplicates,
             "conflicts": self.conflicts,
             "skipped": self.skipped_count,
-            "skipped_reasons": dict(self.skipped.most_common()),
+            "skipped_reasons": dict(self.skipped.most_common(MAX_REASONS_LISTED)),
         }
 
     def summary(self) -> str:
         """One line naming each skip reason with its count, for OTLP's partial_success."""
-        return "; ".join(f"{reason} ({count})" for reason, count in self.skipped.most_common())
+        return "; ".join(f"{reason} ({count})" for reason, count in self.skipped.most_common(MAX_REASONS_LISTED))
 
 
 def source_records_ingest(*, translated: list[dict | Skip], team: Team) -> SourceOutcome:

@@ -83,9 +83,12 @@ def test_off_peak_hours_are_priced_by_the_calls_time_of_day():
     assert peak.prompt != off_peak.prompt
 
 
-def kushrouter_record(*, prompt: int, cache_read: int, cache_write: int, completion: int) -> GatewayGenerationRecord:
+def kushrouter_record(
+    *, model: str, prompt: int, cache_read: int, cache_write: int, completion: int
+) -> GatewayGenerationRecord:
+    # KushRouter names Claude models without the provider prefix.
     return GatewayGenerationRecord(
-        id="msg-1", raw="{}", tokens_prompt=prompt, tokens_completion=completion,
+        id="msg-1", raw="{}", served_model=model.split("/", 1)[-1], tokens_prompt=prompt, tokens_completion=completion,
         tokens_cached=cache_read, tokens_cache_write=cache_write,
     )
 
@@ -104,7 +107,7 @@ def test_tallys_kushrouter_charge_is_genai_prices_own_calculation(model, uncache
     genai-prices counts them inside input_tokens. Mapped one onto the other, both agree exactly."""
     total_input = uncached + cache_read + cache_write
     price = catalog_price(model, at=AT, input_tokens=total_input)
-    record = kushrouter_record(prompt=uncached, cache_read=cache_read, cache_write=cache_write, completion=completion)
+    record = kushrouter_record(model=model, prompt=uncached, cache_read=cache_read, cache_write=cache_write, completion=completion)
     usage = genai_prices.Usage(
         input_tokens=total_input, cache_read_tokens=cache_read, cache_write_tokens=cache_write, output_tokens=completion
     )

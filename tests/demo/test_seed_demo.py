@@ -106,5 +106,6 @@ def test_it_refuses_to_seed_twice_unless_asked_to_skip(demo):
 def test_some_generations_arrive_through_litellm_broadcast_and_opentelemetry(demo):
     from_sources = Generation.objects.filter(external_id__contains="-src")
     assert from_sources.count() == FROM_SOURCES
-    assert set(from_sources.values_list("api_key__slug", flat=True)) == {"acme-openrouter", "globex-openrouter", "initech-openrouter"}
+    keys = set(from_sources.values_list("api_key__slug", flat=True))
+    assert keys == {"acme-openrouter", "globex-openrouter", "initech-openrouter"}
     assert ApiKey.objects.get(slug="acme-openrouter").broadcast_key_name == "acme-production"

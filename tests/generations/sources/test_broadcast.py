@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from generations.models import Generation
 from demo.simulator.records import sample_body
+from generations.models import Generation
 from tests.generations.sources.world import (
     assert_all_verified_against_the_simulator,
     bearer,
@@ -42,7 +42,15 @@ def world(gateway_simulator):
         cost=Decimal("0.000384"),
     )
     gateway_simulator.add_records(
-        [{"protocol": "openrouter", "id": GENERATION_ID, "key": world.secrets["main"], "created_at": created_at.isoformat(), "body": body}]
+        [
+            {
+                "protocol": "openrouter",
+                "id": GENERATION_ID,
+                "key": world.secrets["main"],
+                "created_at": created_at.isoformat(),
+                "body": body,
+            }
+        ]
     )
     return world
 
@@ -64,7 +72,11 @@ def test_the_ping_without_a_valid_token_fails_the_test(live_server, world):
     answer = httpx.post(
         f"{live_server.url}/otlp/v1/traces",
         content=b"",
-        headers={"Authorization": "Bearer not-a-token", "Content-Type": "application/json", "X-Test-Connection": "true"},
+        headers={
+            "Authorization": "Bearer not-a-token",
+            "Content-Type": "application/json",
+            "X-Test-Connection": "true",
+        },
     )
     assert answer.status_code == 401
 
@@ -88,7 +100,9 @@ def test_a_delivery_records_the_root_span_of_the_declared_key_and_reconciles(liv
     assert not Generation.objects.filter(api_key=stranger).exists()
 
     again = httpx.post(
-        f"{live_server.url}/otlp/v1/traces", content=gzip.compress(DELIVERY), headers={**headers, "Content-Encoding": "gzip"}
+        f"{live_server.url}/otlp/v1/traces",
+        content=gzip.compress(DELIVERY),
+        headers={**headers, "Content-Encoding": "gzip"},
     )
     assert again.status_code == 200, again.text
     assert Generation.objects.count() == 1

@@ -20,6 +20,7 @@ FIXTURES = Path(__file__).parents[2] / "fixtures" / "sources"
 RECORDED = json.loads((FIXTURES / "litellm_standard_logging_payload.json").read_text())
 LITELLM = "/api/v1/integrations/litellm/"
 OTLP = "/otlp/v1/traces"
+NO_KEY = "no key of this team maps it; name one with the X-Tally-Api-Key header"
 
 
 @pytest.fixture
@@ -48,7 +49,14 @@ def test_the_recorded_payload_becomes_exactly_the_generation_it_describes(teams)
     answer = post_litellm(alpha, [payload(1)], HTTP_X_TALLY_API_KEY=alpha.key.slug)
 
     assert answer.status_code == 200, answer.content
-    assert answer.json() == {"received": 1, "created": 1, "duplicates": 0, "conflicts": [], "skipped": 0, "skipped_reasons": {}}
+    assert answer.json() == {
+        "received": 1,
+        "created": 1,
+        "duplicates": 0,
+        "conflicts": [],
+        "skipped": 0,
+        "skipped_reasons": {},
+    }
     generation = Generation.objects.get()
     assert generation.external_id == "gen-1796157383-00000000000000000001"
     assert str(generation.cost.normalize()) == "0.0000042"  # the JSON number 4.2e-06, exactly
@@ -73,7 +81,7 @@ def test_a_deployment_declared_by_another_team_does_not_map_here(teams):
 
     answer = post_litellm(alpha, [payload(1, model_group="shared-name")])
 
-    assert answer.json()["skipped_reasons"] == {"no key of this team maps it; name one with the X-Tally-Api-Key header": 1}
+    assert answer.json()["skipped_reasons"] == {NO_KEY: 1}
     assert not Generation.objects.exists()
 
 
@@ -122,7 +130,10 @@ def test_what_ingest_refuses_is_skipped_and_the_rest_is_written(teams):
     [
         ({"status": "failure"}, "failed call (status 'failure')"),
         ({"cache_hit": True}, "served from LiteLLM's cache: no gateway call"),
-        ({"custom_llm_provider": "anthropic", "api_base": "https://api.anthropic.com"}, "provider 'anthropic' is not a gateway Tally tracks"),
+        (
+            {"custom_llm_provider": "anthropic", "api_base": "https://api.anthropic.com"},
+            "provider 'anthropic' is not a gateway Tally tracks",
+        ),
         ({"id": RECORDED["litellm_call_id"]}, "no gateway generation id (only LiteLLM's own call id)"),
         ({"response_cost": None}, "no response_cost"),
     ],
@@ -263,7 +274,7 @@ def test_a_span_without_an_id_or_a_key_is_rejected_with_its_reason(teams):
     second = post_otlp(alpha, no_key).json()["partialSuccess"]
 
     assert first == {"rejectedSpans": "1", "errorMessage": "skipped: no gen_ai.response.id (1)"}
-    assert second["errorMessage"] == "skipped: no key of this team maps it; name one with the X-Tally-Api-Key header (1)"
+    assert second["errorMessage"] == f"skipped: {NO_KEY} (1)"
     assert not Generation.objects.exists()
 
 
@@ -283,3 +294,13 @@ def test_protobuf_doubles_and_json_numbers_are_read_to_the_last_digit_without_fl
 
     assert str(from_protobuf.attributes["gen_ai.usage.total_cost"]) == "0.00035999999999999997"
     assert str(from_json.attributes["gen_ai.usage.total_cost"]) == "1.2345678901234E-7"
+
+
+def test_the_answer_lists_at_most_a_hundred_reasons_however_many_providers_were_named(teams):
+    alpha, _ = teams
+    body = [payload(number, custom_llm_provider=f"provider-{number}", api_base="") for number in range(150)]
+
+    result = post_litellm(alpha, body).json()
+
+    assert result["skipped"] == 150
+    assert len(result["skipped_reasons"]) == 100

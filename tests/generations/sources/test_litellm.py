@@ -13,13 +13,13 @@ import pytest
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network at import
 
-import litellm  # noqa: E402
-from litellm.integrations.generic_api.generic_api_callback import GenericAPILogger  # noqa: E402
-from litellm.litellm_core_utils.safe_json_dumps import safe_dumps  # noqa: E402
+import litellm
+from litellm.integrations.generic_api.generic_api_callback import GenericAPILogger
+from litellm.litellm_core_utils.safe_json_dumps import safe_dumps
 
-from generations.models import Generation  # noqa: E402
-from tests.billing.test_reconciliation_e2e import sweep_until_done, workers  # noqa: E402, F401
-from tests.generations.sources.world import (  # noqa: E402
+from generations.models import Generation
+from tests.billing.test_reconciliation_e2e import sweep_until_done, workers  # noqa: F401
+from tests.generations.sources.world import (
     assert_all_verified_against_the_simulator,
     bearer,
     other_team_key,
@@ -80,7 +80,9 @@ def openrouter_call(simulator_url: str, secret: str, model: str = "openai/gpt-4o
 @pytest.mark.redis
 @pytest.mark.slow
 def test_a_mixed_batch_records_the_openrouter_calls_skips_the_rest_and_resending_it_creates_nothing(
-    live_server, gateway_simulator, workers
+    live_server,
+    gateway_simulator,
+    workers,  # noqa: F811 (the fixture, imported above)
 ):
     world = source_world_create(simulator_url=gateway_simulator.url)
     secret = world.secrets["main"]
@@ -99,7 +101,11 @@ def test_a_mixed_batch_records_the_openrouter_calls_skips_the_rest_and_resending
 
     batch = run_and_log(calls, endpoint=endpoint, headers=headers, resend=True)
 
-    openrouter_ids = {payload["id"] for payload in batch if payload["custom_llm_provider"] == "openrouter" and payload["status"] == "success"}
+    openrouter_ids = {
+        payload["id"]
+        for payload in batch
+        if payload["custom_llm_provider"] == "openrouter" and payload["status"] == "success"
+    }
     assert len(openrouter_ids) == 3 and all(generation_id.startswith("gen-") for generation_id in openrouter_ids)
     stored = {generation.external_id: generation for generation in Generation.objects.all()}
     assert set(stored) == openrouter_ids  # created once, though the batch was sent twice
@@ -136,12 +142,16 @@ def test_every_log_format_is_understood(live_server, gateway_simulator, log_form
     headers = {**bearer(world.token), "X-Tally-Api-Key": world.keys["main"].slug}
     calls = [openrouter_call(gateway_simulator.url, secret) for _ in range(3)]
 
-    batch = run_and_log(calls, endpoint=f"{live_server.url}/api/v1/integrations/litellm/", headers=headers, log_format=log_format)
+    batch = run_and_log(
+        calls, endpoint=f"{live_server.url}/api/v1/integrations/litellm/", headers=headers, log_format=log_format
+    )
 
     assert set(Generation.objects.values_list("external_id", flat=True)) == {payload["id"] for payload in batch}
 
 
-def test_a_router_with_two_openrouter_keys_writes_each_call_to_the_key_of_its_deployment(live_server, gateway_simulator):
+def test_a_router_with_two_openrouter_keys_writes_each_call_to_the_key_of_its_deployment(
+    live_server, gateway_simulator
+):
     world = source_world_create(
         simulator_url=gateway_simulator.url,
         key_names=("fast", "smart"),
@@ -152,7 +162,10 @@ def test_a_router_with_two_openrouter_keys_writes_each_call_to_the_key_of_its_de
     gateway_simulator.configure(keys=list(world.secrets.values()))
     api_base = f"{gateway_simulator.url}/openrouter/api/v1"
     model_list = [
-        {"model_name": name, "litellm_params": {"model": f"openrouter/{model}", "api_base": api_base, "api_key": world.secrets[name]}}
+        {
+            "model_name": name,
+            "litellm_params": {"model": f"openrouter/{model}", "api_base": api_base, "api_key": world.secrets[name]},
+        }
         for name, model in (("fast", "openai/gpt-4o-mini"), ("smart", "anthropic/claude-3.5-haiku"))
     ]
     routers: list[litellm.Router] = []  # made inside the event loop, once the logger is registered
@@ -171,4 +184,3 @@ def test_a_router_with_two_openrouter_keys_writes_each_call_to_the_key_of_its_de
     assert not Generation.objects.filter(api_key=stranger).exists()
     reconcile_until_done()
     assert_all_verified_against_the_simulator(set(keys_by_id))
-

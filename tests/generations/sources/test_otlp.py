@@ -66,7 +66,9 @@ def test_the_sdk_exporter_sends_genai_spans_that_become_reconciled_generations(l
     world = source_world_create(simulator_url=gateway_simulator.url)
     secret = world.secrets["main"]
     captured = InMemorySpanExporter()
-    provider = TracerProvider(resource=Resource.create({"service.name": "billing-bot", "tally.api_key": world.keys["main"].slug}))
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": "billing-bot", "tally.api_key": world.keys["main"].slug})
+    )
     provider.add_span_processor(SimpleSpanProcessor(captured))
     provider.add_span_processor(
         SimpleSpanProcessor(
@@ -76,7 +78,9 @@ def test_the_sdk_exporter_sends_genai_spans_that_become_reconciled_generations(l
         )
     )
     tracer = provider.get_tracer("tests.billing-bot")
-    completions = [chat(gateway_simulator.url, secret, model) for model in ("openai/gpt-4o-mini", "google/gemini-2.0-flash-001")]
+    completions = [
+        chat(gateway_simulator.url, secret, model) for model in ("openai/gpt-4o-mini", "google/gemini-2.0-flash-001")
+    ]
     with tracer.start_as_current_span("POST /reports"):  # the app's own span: not an LLM call
         for completion in completions:
             record_genai_span(tracer, completion, simulator_url=gateway_simulator.url)

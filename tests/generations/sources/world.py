@@ -12,8 +12,8 @@ from django.core.management import call_command
 
 from accounts.models import AccessToken, ApiKey, Gateway, Team
 from billing.models import Discrepancy, ModelPrice
-from generations.models import Generation
 from demo.simulator.records import GENERATED_MODELS
+from generations.models import Generation
 
 
 @dataclass
@@ -61,7 +61,9 @@ def reconcile_until_done(timeout: int = 90) -> None:
 
 
 def assert_all_verified_against_the_simulator(expected_ids: set[str]) -> None:
-    generations = {generation.external_id: generation for generation in Generation.objects.select_related("gateway_record")}
+    generations = {
+        generation.external_id: generation for generation in Generation.objects.select_related("gateway_record")
+    }
     assert set(generations) == expected_ids
     states = {external_id: generation.state for external_id, generation in generations.items()}
     assert list(Discrepancy.objects.values_list("kind", flat=True)) == []  # not even a warning

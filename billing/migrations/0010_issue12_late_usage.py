@@ -28,8 +28,7 @@ def fill_usage_amount(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0007_13_new_finding_kinds'),
-        ('billing', '0007_18_price_list_schedule'),
+        ('billing', '0009_merge_20261201_2133'),
     ]
 
     operations = [
