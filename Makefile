@@ -16,6 +16,8 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 install: $(BIN)/.installed
 
+# The demo runs in development mode (generated secrets, demo logins); DEBUG is off by default.
+run: export DEBUG ?= 1
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty --simulator-port $${TALLY_SIMULATOR_PORT:-8001}

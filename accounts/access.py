@@ -2,7 +2,8 @@
 
 One place for the rule, used by the API (and by pages that want it):
 - an access token sees its one team, and nothing else;
-- superusers and members of the Finance group see every team;
+- finance staff (active superusers, and active staff users in the Finance group) see every
+  team, write discrepancies off and export; removing staff status (or deactivating) revokes it;
 - anyone else sees the teams they are a member of, whatever their role;
 - recording generations needs the `member` or `admin` role (viewers only read), or, for a
   token, its team.
@@ -18,11 +19,16 @@ INGEST_ROLES = (Membership.Role.MEMBER, Membership.Role.ADMIN)
 
 
 def user_is_finance(user) -> bool:
-    """Finance staff: superusers and members of the Finance group. Tokens never are."""
+    """Finance staff: active superusers, and active staff users in the Finance group. Tokens
+    never are. The one test of finance powers: the API, the admin and the exports ask it."""
     if isinstance(user, TokenUser) or not getattr(user, "is_authenticated", False):
+        return False
+    if not user.is_active:
         return False
     if user.is_superuser:
         return True
+    if not user.is_staff:
+        return False
     # Cached on the user object: one query per request, however often it is asked.
     if not hasattr(user, "_tally_is_finance"):
         user._tally_is_finance = user.groups.filter(name=FINANCE_GROUP).exists()

@@ -34,23 +34,19 @@ class AccessTokenAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request).split()
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
-        refuse_if_locked_out(request)
         if len(header) != 2:
-            count_failure(request)
-            raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <token>'.")
+            refuse_invalid_token(request, "Authorization header must be 'Bearer <token>'.")
         try:
             plaintext = header[1].decode()
         except UnicodeDecodeError:
-            count_failure(request)
-            raise exceptions.AuthenticationFailed("Invalid access token.") from None
+            refuse_invalid_token(request, "Invalid access token.")
         token = (
             AccessToken.objects.select_related("team")
             .filter(token_hash=hash_access_token(plaintext), revoked_at__isnull=True)
             .first()
         )
         if token is None:
-            count_failure(request)
-            raise exceptions.AuthenticationFailed("Invalid or revoked access token.")
+            refuse_invalid_token(request, "Invalid or revoked access token.")
         # At most one write a minute per token: last_used_at is informational.
         now = timezone.now()
         if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
@@ -62,9 +58,11 @@ class AccessTokenAuthentication(authentication.BaseAuthentication):
 
 
 # Like django-axes for passwords: an address that sent too many invalid tokens within the window
-# is refused token authentication (429) until the window ends, valid tokens included, so that
-# guessing cannot go on at full speed. Counted in Django's cache (per process unless CACHES is
-# shared), by the client address axes resolves (AXES_IPWARE_* settings behind a proxy).
+# gets 429 for every further invalid token until the window ends, so guessing cannot go on at
+# full speed. A valid token is always accepted: many services share an address (a NAT, a
+# proxy), and one of them guessing badly must not lock the others out. Counted in Django's
+# cache, which is Redis (shared by every web process) when REDIS_URL is set, by the client
+# address axes resolves (AXES_IPWARE_* settings behind a proxy).
 TOKEN_FAILURE_WINDOW_SECONDS = 600
 
 
@@ -72,12 +70,16 @@ def _failures_key(request) -> str:
     return f"tally:token-failures:{get_client_ip_address(request) or 'unknown'}"
 
 
-def refuse_if_locked_out(request) -> None:
+def refuse_invalid_token(request, message: str):
+    """Refuse a request whose token is not valid: 429 once its address is locked out, else 401
+    (and count it)."""
     allowed = settings.TALLY_TOKEN_FAILURES_ALLOWED
     if cache.get(_failures_key(request), 0) >= allowed:
         raise exceptions.Throttled(
             wait=TOKEN_FAILURE_WINDOW_SECONDS, detail="Too many invalid access tokens from this address."
         )
+    count_failure(request)
+    raise exceptions.AuthenticationFailed(message)
 
 
 def count_failure(request) -> None:

@@ -14,7 +14,7 @@ from accounts.secrets import (
     hash_access_token,
     new_access_token,
 )
-from lib.constants import MONEY_DIGITS, MONEY_PLACES
+from lib.constants import MARKUP_DIGITS, MARKUP_PLACES, MONEY_DIGITS, MONEY_PLACES
 
 # KushRouter's pricing page: every model at 30% off its list price.
 KUSHROUTER_DISCOUNT = Decimal("0.30")
@@ -25,8 +25,8 @@ class Team(models.Model):
     slug = models.SlugField(max_length=64, unique=True)
     # Added on top of gateway charges on the team's invoices, as a fraction (0.05 = 5%).
     invoice_markup = models.DecimalField(
-        max_digits=6,
-        decimal_places=4,
+        max_digits=MARKUP_DIGITS,
+        decimal_places=MARKUP_PLACES,
         default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0"))],
     )

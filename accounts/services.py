@@ -196,4 +196,7 @@ def access_token_create(*, team: Team, scopes: list[str], name: str = "") -> tup
         raise ValidationError(
             f"Unknown scope {', '.join(unknown)}: choose from {', '.join(AccessToken.Scope.values)}."
         )
+    name_length = AccessToken._meta.get_field("name").max_length
+    if len(name) > name_length or "\x00" in name:
+        raise ValidationError(f"A token's name is at most {name_length} characters, without NUL bytes.")
     return AccessToken.issue(team=team, scopes=scopes, name=name)

@@ -3,9 +3,10 @@
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.access import user_is_finance
 from billing.models import Discrepancy, DiscrepancyEvent, DiscrepancyStatus
 from generations.services import generation_requeue
-from lib.errors import DomainError
+from lib.errors import DomainError, NotAllowed
 
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     DiscrepancyStatus.OPEN: {DiscrepancyStatus.ACKNOWLEDGED, DiscrepancyStatus.RESOLVED, DiscrepancyStatus.WRITTEN_OFF},
@@ -23,11 +24,14 @@ def discrepancy_change_status(*, discrepancy: Discrepancy, to_status: str, by, r
     """Move a discrepancy to another status, recording who, when and why.
 
     A reason is required: finance must be able to tell later why a finding was settled.
-    Raises DiscrepancyTransitionError for a move the workflow does not allow.
+    Raises DiscrepancyTransitionError for a move the workflow does not allow, NotAllowed
+    when someone other than finance staff writes one off.
     """
     reason = (reason or "").strip()
     if not reason:
         raise DiscrepancyTransitionError("A reason is required to change a discrepancy's status.")
+    if to_status == DiscrepancyStatus.WRITTEN_OFF and by is not None and not user_is_finance(by):
+        raise NotAllowed("Only finance staff may write a discrepancy off.")
     with transaction.atomic():
         locked = Discrepancy.objects.select_for_update().get(pk=discrepancy.pk)
         if to_status not in ALLOWED_TRANSITIONS.get(locked.status, set()):

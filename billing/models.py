@@ -211,6 +211,8 @@ class Invoice(models.Model):
     markup = models.DecimalField(max_digits=INVOICE_DIGITS, decimal_places=INVOICE_PLACES, default=Decimal("0.00"))
     total = models.DecimalField(max_digits=INVOICE_DIGITS, decimal_places=INVOICE_PLACES, default=Decimal("0.00"))
     verified_amount = models.DecimalField(max_digits=INVOICE_DIGITS, decimal_places=INVOICE_PLACES, default=Decimal("0.00"))
+    # The usage billed (usage and late-usage lines, without adjustments): what verified_share shares.
+    usage_amount = models.DecimalField(max_digits=INVOICE_DIGITS, decimal_places=INVOICE_PLACES, default=Decimal("0.00"))
     created_at = models.DateTimeField(default=timezone.now)
     drafted_at = models.DateTimeField(default=timezone.now)
     finalized_at = models.DateTimeField(null=True, blank=True)
@@ -223,6 +225,8 @@ class Invoice(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     void_reason = models.TextField(blank=True, default="")
+    # Why the last attempt to (re)draft this invoice failed; empty once a draft succeeds.
+    draft_error = models.TextField(blank=True, default="")
 
     objects = InvoiceQuerySet.as_manager()
 
@@ -243,10 +247,10 @@ class Invoice(models.Model):
         return self.number or f"Draft {self.team} {self.period:%Y-%m}"
 
     @property
-    def verified_share(self) -> Decimal:
-        if not self.subtotal:
-            return Decimal("1")
-        return (self.verified_amount / self.subtotal).quantize(Decimal("0.0001"))
+    def verified_share(self) -> Decimal | None:
+        """The verified part of the usage billed (usage and late-usage lines), 0 to 1; None
+        when no usage is billed. Adjustments are decisions, neither verified nor usage."""
+        return verified_share(verified=self.verified_amount, usage=self.usage_amount)
 
     def save(self, *args, **kwargs):
         """Refuses to change a stored finalized invoice, except to void it, and any void one."""
@@ -275,6 +279,7 @@ class Invoice(models.Model):
 class InvoiceLine(models.Model):
     class Kind(models.TextChoices):
         USAGE = "usage"
+        LATE_USAGE = "late_usage"
         ADJUSTMENT = "adjustment"
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
@@ -287,6 +292,8 @@ class InvoiceLine(models.Model):
     amount_exact = money_field(default=0)
     amount = models.DecimalField(max_digits=INVOICE_DIGITS, decimal_places=INVOICE_PLACES)
     verified_amount = models.DecimalField(max_digits=INVOICE_DIGITS, decimal_places=INVOICE_PLACES, default=Decimal("0.00"))
+    # For late-usage lines: the finalized month the usage belongs to (see invoicing/late_usage.py).
+    usage_period = models.DateField(null=True, blank=True)
     # For adjustment lines: the discrepancy it settles, so it is carried to exactly one invoice.
     discrepancy = models.OneToOneField(
         Discrepancy, null=True, blank=True, on_delete=models.PROTECT, related_name="adjustment_line"
@@ -310,6 +317,17 @@ class InvoiceLine(models.Model):
     def delete(self, *args, **kwargs):
         self._refuse_if_frozen([self.invoice_id])
         return super().delete(*args, **kwargs)
+
+
+USAGE_KINDS = (InvoiceLine.Kind.USAGE, InvoiceLine.Kind.LATE_USAGE)
+
+
+def verified_share(*, verified: Decimal, usage: Decimal) -> Decimal | None:
+    """Share of the usage billed that the gateways confirmed: 0 to 1, or None when no usage
+    is billed. Clamped, so no write-off or true-up can make it anything but a share."""
+    if usage <= 0:
+        return None
+    return min(max(verified / usage, Decimal(0)), Decimal(1)).quantize(Decimal("0.0001"))
 
 
 class InvoiceNumberSequence(models.Model):

@@ -26,13 +26,15 @@ Writing
 from collections.abc import Iterable
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
+from lib.constants import CENTS_DIGITS, CENTS_PLACES
 from lib.precision import MONEY_DIGITS, MONEY_PLACES, MONEY_QUANTUM, stored_amount
 
 # Per-generation storage is lib.precision's (every app's models and serializers share it);
 # re-exported so that "how money is stored, rounded and written" is read here.
 __all__ = ["MONEY_DIGITS", "MONEY_PLACES", "MONEY_QUANTUM", "stored_amount"]
-INVOICE_DIGITS = 16
-INVOICE_PLACES = 2
+# Invoice amounts are cents; lib.constants holds them because ingest's bounds (lib/bounds.py) derive from them.
+INVOICE_DIGITS = CENTS_DIGITS
+INVOICE_PLACES = CENTS_PLACES
 
 ROUNDING = ROUND_HALF_EVEN
 CENT = Decimal("0.01")

@@ -108,6 +108,8 @@ def _price_from_row(row: list[str], *, line: int, gateways: dict[str, Gateway]) 
         raise PriceImportError(line, "the model is empty")
     if len(model) > MODEL_NAME_LENGTH:
         raise PriceImportError(line, f"the model name is longer than {MODEL_NAME_LENGTH} characters")
+    if "\x00" in model:
+        raise PriceImportError(line, "the model name holds a NUL byte")
     amounts = {field: _amount(cells[field], column=field, line=line) for field in PRICE_FIELDS}
     valid_from = _date(cells["valid_from"], line=line)
     return ModelPrice(gateway=gateway, model=model, source=PriceSource.IMPORT, valid_from=valid_from, **amounts)

@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
 from accounts.models import ApiKey
+from billing.csv_cells import csv_text
 from generations.models import Generation
 
 CHUNK_SIZE = 2000
@@ -32,9 +33,6 @@ EXPORTED = (
 )
 HEADER = tuple(column for column, _ in EXPORTED)
 FIELDS = tuple(field for _, field in EXPORTED)
-# A text cell starting with one of these is a formula to a spreadsheet; ids and model names come
-# from the team's own services, so they are quoted rather than trusted.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class _Echo:
@@ -72,14 +70,14 @@ def spend_export_rows(*, api_key: ApiKey, start: datetime, end: datetime) -> Que
 def _cells(row: tuple) -> list[str]:
     external_id, gateway, created_at, model, *tokens, cost, charged_cost, state = row
     return [
-        _text(external_id),
-        gateway,
+        csv_text(external_id),
+        csv_text(gateway),
         created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        _text(model),
+        csv_text(model),
         *(str(count) for count in tokens),
         _amount(cost),
         _amount(charged_cost),
-        state,
+        csv_text(state),
     ]
 
 
@@ -87,6 +85,3 @@ def _amount(value: Decimal | None) -> str:
     # Fixed-point: str() would write 3.75E-8 for a tiny amount.
     return "" if value is None else format(value, "f")
 
-
-def _text(value: str) -> str:
-    return f"'{value}" if value.startswith(FORMULA_STARTS) else value

@@ -91,7 +91,9 @@ def new_fernet_key() -> str:
     return Fernet.generate_key().decode()
 
 
-DEBUG = envbool("DEBUG", True)
+# Off unless asked for: a process started without DEBUG never shows Django's technical error
+# page to a client. `make run` (the demo) sets DEBUG=1.
+DEBUG = envbool("DEBUG", False)
 SECRET_KEY = kept_secret("SECRET_KEY", "secret_key", lambda: secrets.token_urlsafe(50))
 # Comma-separated Fernet keys; the first encrypts, all decrypt (so keys can be rotated).
 TALLY_SECRETS_KEYS = envlist(
@@ -125,6 +127,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "config.middleware.RefuseNulBytesMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -229,8 +232,25 @@ AXES_RESET_ON_SUCCESS = True
 # Invalid API tokens from one address (within 10 minutes) before it is refused token auth.
 TALLY_TOKEN_FAILURES_ALLOWED = envint("TALLY_TOKEN_FAILURES_ALLOWED", 20)
 
-# Celery: Redis when configured, otherwise kombu's filesystem transport under var/.
 REDIS_URL = env("REDIS_URL", "")
+# The cache holds counters every web process must share (invalid tokens per address, API and
+# password-reset throttles): Redis when REDIS_URL is set, under its own key prefix so it never
+# mixes with the Celery broker's keys (TALLY_CACHE_URL puts it in another database instead).
+# Without Redis (the demo, one process) it is the process's memory.
+TALLY_CACHE_URL = env("TALLY_CACHE_URL") or REDIS_URL
+CACHE_KEY_PREFIX = "tally-cache"
+if TALLY_CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": TALLY_CACHE_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "KEY_PREFIX": CACHE_KEY_PREFIX}}
+
+# Celery: Redis when configured, otherwise kombu's filesystem transport under var/.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL") or REDIS_URL or "filesystem://"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
@@ -275,7 +295,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "lib.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
-    "DEFAULT_THROTTLE_RATES": {"anon": env("API_ANON_THROTTLE", "60/minute")},
+    # Only unauthenticated requests are throttled; tokens and sessions are limited by lockouts.
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env("API_ANON_THROTTLE", "60/minute"),
+        "password_reset": env("TALLY_PASSWORD_RESET_THROTTLE", "5/hour"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tally API",

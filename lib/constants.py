@@ -4,3 +4,10 @@
 # 18 places keep every digit a float-derived cost carries that means anything (lib/precision.py).
 MONEY_DIGITS = 38
 MONEY_PLACES = 18
+
+# Every invoice figure (lines, subtotal, markup, total) in the currency's minor unit.
+CENTS_DIGITS = 16
+CENTS_PLACES = 2
+# A team's invoice markup, as a fraction (0.05 = 5%).
+MARKUP_DIGITS = 6
+MARKUP_PLACES = 4

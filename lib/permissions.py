@@ -21,6 +21,9 @@ class _TokenScopeOr(BasePermission):
     def has_permission(self, request, view) -> bool:
         user = request.user
         if not (user and user.is_authenticated):
+            # DRF checks throttles after permissions: without this, an anonymous request would
+            # be refused before API_ANON_THROTTLE ever counted it.
+            view.check_throttles(request)
             return False
         if isinstance(user, TokenUser):
             if not user.token.has_scope(self.scope):

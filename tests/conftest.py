@@ -40,9 +40,16 @@ def _redis_reachable() -> bool:
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Counters kept in the cache (invalid access tokens per address) must not carry over between tests."""
+    from django.conf import settings
     from django.core.cache import cache
 
-    cache.clear()
+    if "redis" in settings.CACHES["default"]["BACKEND"].lower():
+        # clear() would flush the whole Redis database, broker queues and all: only ours go.
+        client = cache._cache.get_client(write=True)
+        for key in client.scan_iter(f"{settings.CACHE_KEY_PREFIX}:*"):
+            client.delete(key)
+    else:
+        cache.clear()
     yield
 
 

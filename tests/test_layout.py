@@ -56,7 +56,7 @@ def test_the_product_runs_without_the_demos_libraries():
     result = subprocess.run(
         [sys.executable, "-c", script],
         cwd=ROOT,
-        env={"DJANGO_SETTINGS_MODULE": "config.settings", "PATH": "/usr/bin:/bin", "TALLY_VAR_DIR": str(ROOT / "var")},
+        env={"DJANGO_SETTINGS_MODULE": "config.settings", "PATH": "/usr/bin:/bin", "TALLY_VAR_DIR": str(ROOT / "var"), "DEBUG": "1"},
         capture_output=True,
         text=True,
         timeout=120,

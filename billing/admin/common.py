@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from billing.invoicing.periods import period_bounds, period_of, period_previous
+from billing.invoicing.periods import period_bounds, period_of, period_parse, period_previous
 from billing.money import money_text
 from lib.errors import DomainError, admin_refusal
 
@@ -108,7 +108,11 @@ class PeriodFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if not self.value():
             return queryset
-        start, end = period_bounds(timezone.datetime.strptime(self.value(), "%Y-%m").date())
+        try:
+            month = period_parse(self.value())
+        except ValueError:
+            return queryset  # a hand-made ?period= that is no month: ignored, as an unknown filter
+        start, end = period_bounds(month)
         if self.field == "period":
             return queryset.filter(period=start.date())
         return queryset.filter(**{f"{self.field}__gte": start, f"{self.field}__lt": end})

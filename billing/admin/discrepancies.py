@@ -13,6 +13,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from accounts.access import user_is_finance
 from billing.admin.common import (
     GenerationPeriodFilter,
     ReasonForm,
@@ -123,6 +124,9 @@ class DiscrepancyAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(money_at_stake=money_at_stake())
+
+    def has_finance_permission(self, request) -> bool:
+        return user_is_finance(request.user)
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -279,7 +283,7 @@ class DiscrepancyAdmin(admin.ModelAdmin):
             to_status=DiscrepancyStatus.RESOLVED,
         )
 
-    @admin.action(description="Write off", permissions=["change"])
+    @admin.action(description="Write off", permissions=["finance"])
     def write_off(self, request, queryset):
         return self._change_status(
             request, queryset, action="write_off", title="Write off", to_status=DiscrepancyStatus.WRITTEN_OFF

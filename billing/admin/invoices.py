@@ -9,6 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from accounts.access import user_is_finance
 from billing.admin.common import (
     FinalizeForm,
     PeriodFilter,
@@ -101,7 +102,7 @@ class InvoiceAdmin(admin.ModelAdmin):
     change_form_template = "admin/billing/invoice/change_form.html"
     change_list_template = "admin/billing/invoice/change_list.html"
     fieldsets = (
-        (None, {"fields": ("team", "period", "status", "number", "currency")}),
+        (None, {"fields": ("team", "period", "status", "number", "currency", "draft_error")}),
         (
             "Amounts",
             {"fields": ("subtotal_text", "markup_text", "total_text", "verified_amount_text", "verified_share_display")},
@@ -139,6 +140,7 @@ class InvoiceAdmin(admin.ModelAdmin):
         "voided_at",
         "voided_by_name",
         "void_reason",
+        "draft_error",
     )
 
     def get_queryset(self, request):
@@ -154,6 +156,9 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # void instead: numbers and history stay
+
+    def has_finance_permission(self, request) -> bool:
+        return user_is_finance(request.user)
 
     def has_finalize_permission(self, request) -> bool:
         return request.user.has_perm("billing.finalize_invoice")
@@ -250,6 +255,9 @@ class InvoiceAdmin(admin.ModelAdmin):
     # ---- the list ---------------------------------------------------------------------------
 
     def changelist_view(self, request, extra_context=None):
+        # A draft that could not be rebuilt keeps its old figures: finance must see that at once.
+        for invoice in Invoice.objects.filter(status=InvoiceStatus.DRAFT).exclude(draft_error="")[:20]:
+            messages.warning(request, f"{invoice}: {invoice.draft_error}")
         response = super().changelist_view(request, extra_context)
         if hasattr(response, "context_data") and "cl" in response.context_data:
             shown = response.context_data["cl"].queryset.exclude(status=InvoiceStatus.VOID)
@@ -306,6 +314,8 @@ class InvoiceAdmin(admin.ModelAdmin):
     @admin.display(description="Verified")
     def verified_share_display(self, invoice: Invoice) -> str:
         share = invoice.verified_share
+        if share is None:
+            return percent_text(share)
         level = "good" if share >= 1 else "warn" if share >= 0.9 else "bad"
         return format_html(
             '<span class="tally-share tally-share-{}"><span style="width:{}"></span></span> {}',
@@ -367,13 +377,13 @@ class InvoiceAdmin(admin.ModelAdmin):
             except DomainError as error:
                 admin_refusal(self, request, error)
 
-    @admin.action(description="Export the selected invoices' lines as CSV", permissions=["view"])
+    @admin.action(description="Export the selected invoices' lines as CSV", permissions=["finance"])
     def export_csv(self, request, queryset):
         response = HttpResponse(invoices_csv(queryset.order_by("period", "team__name")), content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="invoice-lines.csv"'
         return response
 
-    @admin.action(description="Open the PDF of the selected invoice", permissions=["view"])
+    @admin.action(description="Open the PDF of the selected invoice", permissions=["finance"])
     def open_pdf(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one invoice to open its PDF.", messages.WARNING)

@@ -34,7 +34,12 @@ class InvoiceLineSerializer(serializers.ModelSerializer):
 class InvoiceSerializer(serializers.ModelSerializer):
     team = serializers.CharField(source="team.slug")
     period = serializers.DateField(format="%Y-%m", help_text="The billed month, YYYY-MM (UTC).")
-    verified_share = serializers.DecimalField(max_digits=5, decimal_places=4, help_text="0 to 1.")
+    verified_share = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        allow_null=True,
+        help_text="Share of the usage billed that the gateways confirmed, 0 to 1; null when no usage is billed.",
+    )
 
     class Meta:
         model = Invoice

@@ -13,13 +13,19 @@ from rest_framework.response import Response
 from accounts.access import restrict_to_visible_teams
 from accounts.models import ApiKey
 from billing.selectors import SpendRow, key_spend_by_day, key_spend_by_model, key_spend_total
-from generations.serializers import money
+from lib.constants import MONEY_DIGITS, MONEY_PLACES
 from lib.permissions import CanRead
 from lib.query_params import choice_param, date_param
 from lib.schema import error_responses
 
 MAX_SPEND_DAYS = 366
 SPEND_GROUPS = ("day", "model")
+
+
+def money_sum(**kwargs) -> serializers.DecimalField:
+    """A sum of roll-ups over any range of days: room for 10^8 times what one roll-up holds, so
+    no range a client asks for is too large to answer."""
+    return serializers.DecimalField(max_digits=MONEY_DIGITS + 8, decimal_places=MONEY_PLACES, **kwargs)
 
 
 class SpendSerializer(serializers.Serializer):
@@ -33,11 +39,11 @@ class SpendSerializer(serializers.Serializer):
     tokens_cached = serializers.IntegerField()
     tokens_reasoning = serializers.IntegerField()
     tokens = serializers.IntegerField(help_text="Prompt plus completion tokens.")
-    recorded_cost = money(help_text="What the team recorded.")
-    charged_cost = money(help_text="What the gateways charged, where known.")
-    verified_recorded_cost = money()
-    verified_charged_cost = money(help_text="Charged cost of verified generations.")
-    amount = money(help_text="What an invoice bills: charged cost where verified, recorded cost elsewhere.")
+    recorded_cost = money_sum(help_text="What the team recorded.")
+    charged_cost = money_sum(help_text="What the gateways charged, where known.")
+    verified_recorded_cost = money_sum()
+    verified_charged_cost = money_sum(help_text="Charged cost of verified generations.")
+    amount = money_sum(help_text="What an invoice bills: charged cost where verified, recorded cost elsewhere.")
     verified_share = serializers.DecimalField(
         max_digits=10, decimal_places=6, allow_null=True, help_text="Share of the amount that is verified, 0 to 1."
     )

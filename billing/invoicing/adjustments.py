@@ -9,29 +9,31 @@ decision fixes what the team owes for it:
 - written off (if any of its error discrepancies is): the organisation absorbs the generation,
   so the adjustment is - recorded cost.
 
-The adjustment becomes one line on the team's invoice for the generation's own period while
-that invoice is a draft, otherwise on the team's next draft invoice: a finalized invoice is never
-edited. The line points at the generation's last-settled error discrepancy (a one-to-one), so a
-decision is carried once. Decisions that change nothing (resolved at the recorded figure) make no
-line. Verified generations are billed at the charged cost already and never get adjustments.
+An adjustment only ever reverses or tops up what an invoice really bills, so it lands where the
+generation's recorded cost is billed:
+- while the invoice of the generation's month is a draft, on that draft (beside the usage line
+  that bills it);
+- once that invoice is finalized, on the team's next draft (the earliest draft of a later month),
+  which is also where any of the month's usage the finalized invoice missed is billed as late
+  usage (billing/invoicing/late_usage.py), so the generation has been billed there or before;
+- a generation of a month that has no invoice at all is not billed yet: no adjustment until its
+  month is drafted.
+A finalized invoice is never edited. The line points at the generation's last-settled error
+discrepancy (a one-to-one), so a decision is carried once. Decisions that change nothing
+(resolved at the recorded figure) make no line. Verified generations are billed at the charged
+cost already and never get adjustments. Drafting keeps a draft's total from going negative by
+holding back credits (billing/invoicing/drafting.py); a held-back credit waits for a later draft.
 
 Limitation: an adjustment already carried by an invoice that is later voided is not carried again.
 """
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date
 from decimal import Decimal
 
+from billing.invoicing.late_usage import carried_periods
 from billing.invoicing.periods import period_bounds, period_of
-from billing.models import (
-    SETTLED_STATUSES,
-    Discrepancy,
-    DiscrepancyStatus,
-    Invoice,
-    InvoiceStatus,
-    Severity,
-)
+from billing.models import SETTLED_STATUSES, Discrepancy, DiscrepancyStatus, Invoice, Severity
 from generations.models import Generation, GenerationState
 
 
@@ -52,36 +54,37 @@ def adjustment_amount(*, generation: Generation, decisions: list[Discrepancy]) -
 
 def adjustments_for_draft(*, invoice: Invoice) -> list[Adjustment]:
     """The adjustments a draft invoice carries: settled decisions on the team's unverified
-    generations of its own period or earlier periods that have no draft of their own."""
+    generations billed on it or on the finalized invoices it is the next draft of."""
     return adjustments_for_drafts(invoices=[invoice])[invoice.pk]
 
 
-def adjustments_for_drafts(*, invoices: list[Invoice]) -> dict[int, list[Adjustment]]:
-    """adjustments_for_draft for several drafts of one period at once (closing a month), by
-    invoice id, in two queries whatever the number of teams."""
+def adjustments_for_drafts(
+    *, invoices: list[Invoice], carried: dict[int, set[date]] | None = None
+) -> dict[int, list[Adjustment]]:
+    """adjustments_for_draft for several drafts at once (closing a month), by invoice id, in a
+    few queries whatever the number of teams. `carried` is late_usage.carried_periods of them."""
     result: dict[int, list[Adjustment]] = {invoice.pk: [] for invoice in invoices}
     if not invoices:
         return result
-    periods = {invoice.period for invoice in invoices}
-    if len(periods) != 1:
-        raise ValueError("adjustments_for_drafts takes drafts of one period.")
-    _, end = period_bounds(periods.pop())
-    by_team = {invoice.team_id: invoice for invoice in invoices}
-    other_draft_periods: dict[int, set[date]] = defaultdict(set)
-    for team_id, invoice_id, period in Invoice.objects.filter(
-        team_id__in=by_team, status=InvoiceStatus.DRAFT
-    ).values_list("team_id", "pk", "period"):
-        if invoice_id != by_team[team_id].pk:
-            other_draft_periods[team_id].add(period)
+    if carried is None:
+        carried = carried_periods(invoices=invoices)
+    # Per team: the months whose decisions each draft carries (its own and the finalized months
+    # it is the next draft of).
+    carrier: dict[tuple[int, date], Invoice] = {}
+    for invoice in invoices:
+        carrier[(invoice.team_id, invoice.period)] = invoice
+        for period in carried[invoice.pk]:
+            carrier[(invoice.team_id, period)] = invoice
+    latest_end = max(period_bounds(period)[1] for _, period in carrier)
     # Start from the teams' settled error findings (index discrepancy_team_status_key), never
     # from the teams' generations: a month of those is millions of rows.
     settled_generation_ids = Discrepancy.objects.filter(
-        team_id__in=by_team, status__in=SETTLED_STATUSES, severity=Severity.ERROR
+        team_id__in={invoice.team_id for invoice in invoices}, status__in=SETTLED_STATUSES, severity=Severity.ERROR
     ).values("generation_id")
     candidates = (
         Discrepancy.objects.filter(
             generation_id__in=settled_generation_ids,
-            generation__created_at__lt=end,
+            generation__created_at__lt=latest_end,
             severity=Severity.ERROR,
         )
         .exclude(generation__state=GenerationState.VERIFIED)
@@ -94,18 +97,24 @@ def adjustments_for_drafts(*, invoices: list[Invoice]) -> dict[int, list[Adjustm
 
     for decisions in by_generation.values():
         generation = decisions[0].generation
-        invoice = by_team[generation.team_id]
+        own_period = period_of(generation.created_at.astimezone(UTC).date())
+        invoice = carrier.get((generation.team_id, own_period))
+        if invoice is None:
+            continue  # billed by another draft, or not billed yet
         settled = all(decision.status in SETTLED_STATUSES for decision in decisions)
         carried_elsewhere = any(_carried_by_another(decision, invoice) for decision in decisions)
-        own_period = period_of(generation.created_at.astimezone(UTC).date())
-        if not settled or carried_elsewhere or own_period in other_draft_periods[generation.team_id]:
+        if not settled or carried_elsewhere:
             continue
         amount = adjustment_amount(generation=generation, decisions=decisions)
         if not amount:
             continue
-        carrier = decisions[-1]
+        carrier_decision = decisions[-1]
         result[invoice.pk].append(
-            Adjustment(discrepancy=carrier, amount_exact=amount, description=_describe(carrier, own_period))
+            Adjustment(
+                discrepancy=carrier_decision,
+                amount_exact=amount,
+                description=_describe(carrier_decision, own_period),
+            )
         )
     return result
 

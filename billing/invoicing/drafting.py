@@ -1,5 +1,17 @@
-"""Drafting invoices from the daily spend roll-ups (never from raw generations)."""
+"""Drafting invoices from the daily spend roll-ups (never from raw generations).
 
+A draft has usage lines for its month, late-usage lines for finalized earlier months whose next
+draft it is (billing/invoicing/late_usage.py) and adjustment lines for decisions
+(billing/invoicing/adjustments.py). Two rules keep a draft honest:
+- no credit makes it negative: credits (adjustments that reverse, true-ups that lower) are taken
+  in order while the subtotal stays at or above zero; one that does not fit waits, whole, for a
+  later draft;
+- the team's markup applies to what is charged (the positive lines), never to a credit.
+Every figure is checked against its column before anything is written; a draft that does not fit
+fails for its team alone, with the reason kept on the invoice (`draft_error`) for finance.
+"""
+
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
@@ -9,18 +21,27 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ApiKey, Team
-from billing.invoicing.adjustments import Adjustment, adjustments_for_draft, adjustments_for_drafts
+from billing.invoicing.adjustments import Adjustment, adjustments_for_drafts
+from billing.invoicing.bounds import invoice_figures_fit
+from billing.invoicing.late_usage import LateUsage, carried_periods, late_usage_for_drafts
 from billing.invoicing.periods import period_next, period_of
 from billing.money import ZERO_CENTS, money_round, money_sum
 from billing.invoicing.spend import spend_rows_by
-from billing.models import Invoice, InvoiceLine, InvoiceStatus
+from billing.models import USAGE_KINDS, Invoice, InvoiceLine, InvoiceStatus
 from billing.selectors import SpendRow
 from generations.models import DailySpend
 from lib.errors import DomainError
 
+logger = logging.getLogger(__name__)
+TOTAL_FIELDS = ["subtotal", "markup", "total", "verified_amount", "usage_amount", "drafted_at", "draft_error"]
+
 
 class InvoiceStateError(DomainError):
     """The invoice is not in a state that allows this action; the message says why."""
+
+
+class InvoiceTooLargeError(InvoiceStateError):
+    """A figure of the draft would not fit its column; the draft was left as it was."""
 
 
 def invoice_draft(*, team: Team, period: date, usage: list[SpendRow] | None = None) -> Invoice:
@@ -28,9 +49,9 @@ def invoice_draft(*, team: Team, period: date, usage: list[SpendRow] | None = No
 
     Usage lines come from the roll-ups per (api key, model): the amount is the charged cost of
     verified generations plus the recorded cost of the others (SpendRow.amount). `usage` is
-    those rows when the caller has already read them (a whole period at once). Adjustment lines
-    come from billing.invoicing.adjustments. A finalized invoice for the period is returned as it
-    is: it never changes.
+    those rows when the caller has already read them. Late-usage and adjustment lines as the
+    module docstring says. A finalized invoice for the period is returned as it is: it never
+    changes. Raises InvoiceTooLargeError, changing nothing, when a figure would not fit.
     """
     period = period_of(period)
     with transaction.atomic():
@@ -40,14 +61,20 @@ def invoice_draft(*, team: Team, period: date, usage: list[SpendRow] | None = No
             return invoice
         if invoice is None:
             invoice = Invoice.objects.create(team=team, period=period)
-        invoice.lines.all().delete()
         if usage is None:
             usage = _usage_rows(team=team, period=period)
-        lines = _usage_lines(invoice, usage, _key_names(usage))
-        lines += _adjustment_lines(invoice, adjustments_for_draft(invoice=invoice))
-        InvoiceLine.objects.bulk_create(lines)
+        carried = carried_periods(invoices=[invoice])
+        adjustments = adjustments_for_drafts(invoices=[invoice], carried=carried)[invoice.pk]
+        late = late_usage_for_drafts(invoices=[invoice], carried=carried)[invoice.pk]
+        lines = _draft_lines(invoice, usage, late, adjustments, _key_names(usage, late, adjustments))
         _set_totals(invoice, lines, markup_fraction=team.invoice_markup)
+        problem = invoice_figures_fit(invoice, lines)
+        if problem:
+            raise InvoiceTooLargeError(f"{invoice} cannot be drafted: {problem}.")
+        invoice.lines.all().delete()
+        InvoiceLine.objects.bulk_create(lines)
         invoice.drafted_at = timezone.now()
+        invoice.draft_error = ""
         invoice.save()
     return invoice
 
@@ -75,9 +102,24 @@ def _usage_rows_by_team(*, period: date) -> dict[int, list[SpendRow]]:
     return by_team
 
 
-def _key_names(rows: Iterable[SpendRow]) -> dict[int, str]:
-    """Names of the keys of spend rows keyed by (api key id, model)."""
-    return dict(ApiKey.objects.filter(pk__in={row.key[0] for row in rows}).values_list("pk", "name"))
+def _key_names(
+    usage: Iterable[SpendRow], late: Iterable[LateUsage], adjustments: Iterable[Adjustment]
+) -> dict[int, str]:
+    """Names of the keys the lines of drafts are about."""
+    ids = {row.key[0] for row in usage} | {item.api_key_id for item in late}
+    ids |= {adjustment.discrepancy.generation.api_key_id for adjustment in adjustments}
+    return dict(ApiKey.objects.filter(pk__in=ids).values_list("pk", "name"))
+
+
+def _draft_lines(
+    invoice: Invoice,
+    usage: list[SpendRow],
+    late: list[LateUsage],
+    adjustments: list[Adjustment],
+    key_names: dict[int, str],
+) -> list[InvoiceLine]:
+    lines = _usage_lines(invoice, usage, key_names) + _late_usage_lines(invoice, late, key_names)
+    return _without_negative_total(lines, _adjustment_lines(invoice, adjustments))
 
 
 def _usage_lines(invoice: Invoice, rows: list[SpendRow], key_names: dict[int, str]) -> list[InvoiceLine]:
@@ -103,6 +145,25 @@ def _usage_lines(invoice: Invoice, rows: list[SpendRow], key_names: dict[int, st
     return lines
 
 
+def _late_usage_lines(invoice: Invoice, late: list[LateUsage], key_names: dict[int, str]) -> list[InvoiceLine]:
+    return [
+        InvoiceLine(
+            invoice=invoice,
+            kind=InvoiceLine.Kind.LATE_USAGE,
+            api_key_id=item.api_key_id,
+            model=item.model,
+            description=f"Late usage of {item.period:%Y-%m}: {key_names[item.api_key_id]} · {item.model}",
+            generations=item.generations,
+            tokens=item.tokens,
+            amount_exact=item.amount_exact,
+            amount=money_round(item.amount_exact),
+            verified_amount=money_round(item.verified_amount_exact),
+            usage_period=item.period,
+        )
+        for item in late
+    ]
+
+
 def _adjustment_lines(invoice: Invoice, adjustments: list[Adjustment]) -> list[InvoiceLine]:
     return [
         InvoiceLine(
@@ -122,11 +183,34 @@ def _adjustment_lines(invoice: Invoice, adjustments: list[Adjustment]) -> list[I
     ]
 
 
+def _is_credit(line: InvoiceLine) -> bool:
+    """A line that only gives money back: an adjustment below zero, or a true-up of a finalized
+    month below zero that bills no new generation."""
+    if line.amount >= 0:
+        return False
+    return line.kind == InvoiceLine.Kind.ADJUSTMENT or line.generations <= 0
+
+
+def _without_negative_total(lines: list[InvoiceLine], adjustment_lines: list[InvoiceLine]) -> list[InvoiceLine]:
+    """`lines` and the adjustment lines, less the credits that would take the subtotal below
+    zero; those are not carried now, so a later draft carries them."""
+    candidates = lines + adjustment_lines
+    kept = [line for line in candidates if not _is_credit(line)]
+    subtotal = money_sum(line.amount for line in kept)
+    for line in candidates:
+        if _is_credit(line) and subtotal + line.amount >= 0:
+            kept.append(line)
+            subtotal += line.amount
+    return kept
+
+
 def _set_totals(invoice: Invoice, lines: list[InvoiceLine], *, markup_fraction) -> None:
     invoice.subtotal = money_sum(line.amount for line in lines)
-    invoice.markup = money_round(invoice.subtotal * markup_fraction)
+    charged = money_sum(line.amount for line in lines if line.amount > 0)
+    invoice.markup = money_round(charged * markup_fraction)
     invoice.total = invoice.subtotal + invoice.markup
     invoice.verified_amount = money_sum(line.verified_amount for line in lines)
+    invoice.usage_amount = money_sum(line.amount for line in lines if line.kind in USAGE_KINDS)
 
 
 def invoices_draft_period(*, period: date) -> list[Invoice]:
@@ -135,7 +219,10 @@ def invoices_draft_period(*, period: date) -> list[Invoice]:
     The same result as invoice_draft for each team, done set-based so that closing a month
     costs a few statements rather than a few per team: the month's roll-ups are read once, the
     lines written in one bulk insert, the totals in one bulk update. Every team's drafting lock
-    is held for the duration (taken in primary-key order, as invoice_draft takes one)."""
+    is held for the duration (taken in primary-key order, as invoice_draft takes one).
+
+    Drafting is per team: a team whose draft cannot be built keeps its previous draft, with the
+    reason in `draft_error` (logged, and shown to finance), and every other team is drafted."""
     period = period_of(period)
     with transaction.atomic():
         teams = list(Team.objects.select_for_update().order_by("pk"))
@@ -155,23 +242,49 @@ def invoices_draft_period(*, period: date) -> list[Invoice]:
     return [invoices[team.pk] for team in teams]
 
 
-def _drafts_rebuild(drafts: list[Invoice], *, period: date) -> None:
+def _drafts_rebuild(drafts: list[Invoice], *, period: date) -> int:
     """Rebuild the period's drafts (their teams locked, `team` loaded) in a few statements: the
-    month's roll-ups read once, the lines written in one bulk insert, the totals in one update."""
-    InvoiceLine.objects.filter(invoice__in=drafts).delete()
+    month's roll-ups read once, the lines written in one bulk insert, the totals in one update.
+
+    Per team: a draft whose figures cannot be built or would not fit keeps its previous lines,
+    with the reason in `draft_error` (logged, shown to finance); every other draft is rebuilt."""
     usage = _usage_rows_by_team(period=period)
-    key_names = _key_names(row for rows in usage.values() for row in rows)
-    adjustments = adjustments_for_drafts(invoices=drafts)
+    carried = carried_periods(invoices=drafts)
+    adjustments = adjustments_for_drafts(invoices=drafts, carried=carried)
+    late = late_usage_for_drafts(invoices=drafts, carried=carried)
+    key_names = _key_names(
+        (row for rows in usage.values() for row in rows),
+        (item for items in late.values() for item in items),
+        (adjustment for items in adjustments.values() for adjustment in items),
+    )
+    drafted: list[Invoice] = []
+    failed: list[Invoice] = []
     all_lines: list[InvoiceLine] = []
     now = timezone.now()
     for invoice in drafts:
-        lines = _usage_lines(invoice, usage.get(invoice.team_id, []), key_names)
-        lines += _adjustment_lines(invoice, adjustments[invoice.pk])
-        _set_totals(invoice, lines, markup_fraction=invoice.team.invoice_markup)
+        try:
+            lines = _draft_lines(
+                invoice, usage.get(invoice.team_id, []), late[invoice.pk], adjustments[invoice.pk], key_names
+            )
+            _set_totals(invoice, lines, markup_fraction=invoice.team.invoice_markup)
+            problem = invoice_figures_fit(invoice, lines)
+        except ArithmeticError as error:
+            problem = f"its figures could not be computed ({error.__class__.__name__})"
+        if problem:
+            invoice.refresh_from_db()
+            invoice.draft_error = f"Drafting on {now:%Y-%m-%d %H:%M} UTC failed: {problem}."
+            logger.error("Invoice %s not drafted: %s", invoice, problem)
+            failed.append(invoice)
+            continue
         invoice.drafted_at = now
+        invoice.draft_error = ""
+        drafted.append(invoice)
         all_lines += lines
+    InvoiceLine.objects.filter(invoice__in=drafted).delete()
     InvoiceLine.objects.bulk_create(all_lines, batch_size=5000)
-    Invoice.objects.bulk_update(drafts, ["subtotal", "markup", "total", "verified_amount", "drafted_at"])
+    Invoice.objects.bulk_update(drafted, TOTAL_FIELDS)
+    Invoice.objects.bulk_update(failed, ["draft_error"])
+    return len(drafted)
 
 
 def invoices_redraft_open() -> int:
@@ -189,6 +302,5 @@ def invoices_redraft_open() -> int:
             drafts = list(
                 Invoice.objects.filter(status=InvoiceStatus.DRAFT, period=period, team__in=teams).select_related("team")
             )
-            _drafts_rebuild(drafts, period=period)
-        count += len(drafts)
+            count += _drafts_rebuild(drafts, period=period)
     return count

@@ -5,6 +5,7 @@ import csv
 import io
 from collections.abc import Iterable
 
+from billing.csv_cells import csv_text
 from billing.invoicing.document import invoice_document, invoice_lines, invoice_title
 from billing.invoicing.pdf import invoice_pdf
 from billing.models import Invoice
@@ -39,20 +40,20 @@ def invoices_csv(invoices: Iterable[Invoice]) -> str:
         for line in invoice_lines(invoice):
             writer.writerow(
                 [
-                    invoice_title(invoice),
-                    invoice.team.slug,
+                    csv_text(invoice_title(invoice)),
+                    csv_text(invoice.team.slug),
                     f"{invoice.period:%Y-%m}",
-                    invoice.status,
-                    line.kind,
-                    line.api_key.slug if line.api_key else "",
-                    line.model,
-                    line.description,
+                    csv_text(invoice.status),
+                    csv_text(line.kind),
+                    csv_text(line.api_key.slug if line.api_key else ""),
+                    csv_text(line.model),
+                    csv_text(line.description),
                     line.generations,
                     line.tokens,
                     decimal_text(line.amount_exact),
                     decimal_text(line.amount),
                     decimal_text(line.verified_amount),
-                    invoice.currency,
+                    csv_text(invoice.currency),
                 ]
             )
     return buffer.getvalue()

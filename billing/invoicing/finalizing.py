@@ -3,9 +3,11 @@
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.access import user_is_finance
 from accounts.models import Team
 from billing.invoicing.drafting import InvoiceStateError, invoice_draft
 from billing.invoicing.numbering import invoice_number_next
+from billing.invoicing.periods import period_has_ended, period_next
 from billing.invoicing.settlement import unsettled_generations
 from billing.models import Invoice, InvoiceStatus
 from lib.errors import NotAllowed
@@ -23,16 +25,24 @@ class InvoiceNotSettledError(InvoiceStateError):
 
 
 def invoice_finalize(*, invoice: Invoice, by, override_reason: str = "") -> Invoice:
-    """Finalize a draft: rebuild it from the current roll-ups, check that its period is settled,
-    take the next gapless number and freeze it, all in one transaction.
+    """Finalize a draft: rebuild it from the current roll-ups, check that its period has ended
+    and is settled, take the next gapless number and freeze it, all in one transaction.
 
-    An unsettled period is finalized only with an override: a non-empty reason, given by a user
-    with the override permission (the Finance group has it). Raises InvoiceStateError otherwise,
-    and NotAllowed for an override by anyone else.
+    The one service behind the admin's Finalize action and `manage.py finalize_invoices`. A month
+    that has not ended (UTC) is never finalized, override or not. An unsettled period is
+    finalized only with an override: a non-empty reason, given by a user with the override
+    permission (the Finance group has it), or by the operator on the command line (`by` None).
+    Raises InvoiceStateError otherwise, and NotAllowed for an override by anyone else, changing
+    nothing.
     """
     override_reason = (override_reason or "").strip()
-    if override_reason and not (by is not None and by.has_perm(OVERRIDE_PERMISSION)):
+    if override_reason and by is not None and not (user_is_finance(by) and by.has_perm(OVERRIDE_PERMISSION)):
         raise NotAllowed("Only finance may finalize an unsettled invoice with an override.")
+    if not period_has_ended(invoice.period, today=timezone.now().date()):
+        raise InvoiceStateError(
+            f"{invoice.period:%Y-%m} has not ended yet; its invoices can be finalized from "
+            f"{period_next(invoice.period):%Y-%m-%d} (UTC), override or not."
+        )
     with transaction.atomic():
         # The team first, then the invoice: the order drafting takes its locks in.
         Team.objects.select_for_update().get(pk=invoice.team_id)

@@ -27,6 +27,7 @@ from generations.gateways.base import (
     TransientFailure,
 )
 from generations.gateways.http import GatewayAnswer, RateLimitHeaders, build_async_clients, send
+from generations.gateways.redaction import redact_error
 from generations.gateways.registry import adapter_for
 
 Limiter = Callable[[], AbstractAsyncContextManager]
@@ -130,9 +131,10 @@ async def _lookup_one(
         record = adapter.parse_answer(answer)
         return _checked(record, request)
     except GatewayError as error:
-        return error
+        return redact_error(error, secret=request.secret)
     except Exception as error:  # an adapter bug must not take the whole batch down with it
-        return BadPayload(f"the answer could not be read: {type(error).__name__}: {error}")
+        unreadable = BadPayload(f"the answer could not be read: {type(error).__name__}: {error}")
+        return redact_error(unreadable, secret=request.secret)
 
 
 def _checked(record: GatewayGenerationRecord, request: LookupRequest) -> GatewayGenerationRecord:

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Team
+from generations.ingest.month_limit import refuse_months_over_limit
 from generations.ingest.records import IngestRejected, IngestResult, RecordError, ValidRecord
 from generations.ingest.validation import records_from_body, validate_records
 from generations.ingest.writing import insert_new, stored_content
@@ -40,6 +41,7 @@ def generations_ingest(
     with transaction.atomic():
         created = insert_new(sorted(first_of_each, key=lambda record: record.identity))
         generations_recorded(SpendFacts.of_new(record) for record in first_of_each if record.identity in created)
+        refuse_months_over_limit([record for record in first_of_each if record.identity in created])
         posted_again = len(valid) > len(first_of_each)
         stored = stored_content(
             {record.identity for record in valid if posted_again or record.identity not in created}

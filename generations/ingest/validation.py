@@ -15,12 +15,13 @@ from django.db import connection
 from accounts.models import ApiKey, Gateway
 from generations.ingest.records import IngestRejected, RecordError, ValidRecord
 from generations.scheduling import first_lookup_at
-from lib.precision import MONEY_INTEGER_DIGITS, sqlite_storable_amount, stored_amount
+from lib.bounds import team_month_cost_limit
+from lib.precision import sqlite_storable_amount, stored_amount
 
 MAX_RECORDS = 10_000
 # A generation cannot be from the future; this much clock skew between machines is forgiven.
 ALLOWED_CLOCK_SKEW = timedelta(minutes=5)
-COST_LIMIT = Decimal(10) ** MONEY_INTEGER_DIGITS  # numeric(38, 18): twenty digits before the point
+# The upper bound on a cost comes from the columns every later sum lands in (lib/bounds.py).
 TOKENS_LIMIT = 2**31 - 1  # PostgreSQL integer
 EXTERNAL_ID_MAX_LENGTH = 255
 MODEL_MAX_LENGTH = 200
@@ -81,7 +82,7 @@ def validate_records(records: list, *, team_ids: set[int], now: datetime) -> lis
         ("created_at", partial(_created_at, latest=now + ALLOWED_CLOCK_SKEW), None),
         ("tokens_prompt", _tokens, None),
         ("tokens_completion", _tokens, None),
-        ("cost", _cost, None),
+        ("cost", partial(_cost, limit=team_month_cost_limit()), None),
         *((name, _tokens, 0) for name in OPTIONAL_TOKEN_FIELDS),
         *((name, _flag, False) for name in FLAG_FIELDS),
     )
@@ -227,7 +228,7 @@ def _flag(value: Any) -> bool:
     return value
 
 
-def _cost(value: Any) -> Decimal:
+def _cost(value: Any, limit: Decimal) -> Decimal:
     """Any finite, non-negative decimal, as a JSON number or a string, with any number of places;
     rounded once, half to even, to the 18 places costs are stored with (lib/precision.py)."""
     if type(value) is int:
@@ -242,8 +243,11 @@ def _cost(value: Any) -> Decimal:
         raise _Invalid("must be a finite number")
     if value < 0:
         raise _Invalid("must not be negative")
-    if value >= COST_LIMIT:
-        raise _Invalid(f"must be less than {COST_LIMIT}")
+    if value > limit:
+        raise _Invalid(
+            f"must be at most {limit} USD, the most one team's month of generations may cost "
+            "(is it in USD rather than a smaller unit?)"
+        )
     return storable_cost(value)
 
 

@@ -29,7 +29,7 @@ def make_discrepancy(key, *, external_id: str | None = None, **fields) -> Discre
 
 
 def signed_in(username: str, *, finance: bool = False, team=None, role: str = "member") -> APIClient:
-    user = User.objects.create_user(username)
+    user = User.objects.create_user(username, is_staff=finance)  # finance staff are staff users
     if finance:
         user.groups.add(Group.objects.get_or_create(name="Finance")[0])
     if team is not None:

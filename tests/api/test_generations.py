@@ -166,7 +166,7 @@ def test_members_see_their_teams_and_finance_sees_all(team_a, team_b):
     make_generation(team_b.key, external_id="b")
     viewer = User.objects.create_user("viewer")
     Membership.objects.create(user=viewer, team=team_b.team, role="viewer")
-    finance = User.objects.create_user("finance")
+    finance = User.objects.create_user("finance", is_staff=True)
     finance.groups.add(Group.objects.get_or_create(name="Finance")[0])
     outsider = User.objects.create_user("outsider")
 

@@ -20,6 +20,7 @@ def make_invoice(world, period: date, *, finalize: str | None = None) -> Invoice
         markup=Decimal("0.62"),
         total=Decimal("12.96"),
         verified_amount=Decimal("6.17"),
+        usage_amount=Decimal("12.34"),
     )
     InvoiceLine.objects.create(
         invoice=invoice, api_key=world.key, model="m/a", generations=3, tokens=360, amount=Decimal("12.00")
@@ -108,7 +109,7 @@ def test_an_invoice_of_another_team_is_not_found(team_a, team_b):
 def test_finance_sees_every_teams_invoices(team_a, team_b):
     make_invoice(team_a, date(2026, 1, 1))
     theirs = make_invoice(team_b, date(2026, 1, 1))
-    finance = User.objects.create_user("finance")
+    finance = User.objects.create_user("finance", is_staff=True)
     finance.groups.add(Group.objects.get_or_create(name="Finance")[0])
     client = APIClient()
     client.force_login(finance)

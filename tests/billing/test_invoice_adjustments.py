@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -21,6 +21,10 @@ pytestmark = pytest.mark.django_db
 APRIL, MAY = date(2026, 4, 1), date(2026, 5, 1)
 
 
+def _in(period: date) -> datetime:
+    return datetime(period.year, period.month, 5, 12, tzinfo=UTC)
+
+
 def _finalized_march_with_a_dispute():
     team = make_team()
     key = make_key(team)
@@ -37,13 +41,16 @@ def test_a_write_off_after_finalization_lands_on_the_next_invoice_once():
     assert march.total == Decimal("7.00")
 
     discrepancy_change_status(discrepancy=finding, to_status=DiscrepancyStatus.WRITTEN_OFF, by=finance, reason="gone")
+    make_generation(
+        finding.generation.api_key, cost="3.00", charged="3.00", state=GenerationState.VERIFIED, at=_in(APRIL)
+    )
     april = invoice_draft(team=team, period=APRIL)
 
     adjustment = april.lines.get(kind=InvoiceLine.Kind.ADJUSTMENT)
     assert adjustment.discrepancy == finding
     assert adjustment.amount == Decimal("-2.00")
     assert "Written off" in adjustment.description and "2026-03" in adjustment.description
-    assert april.total == Decimal("-2.00")
+    assert april.total == Decimal("1.00")
     march.refresh_from_db()
     assert march.total == Decimal("7.00") and not march.lines.filter(kind=InvoiceLine.Kind.ADJUSTMENT).exists()
 

@@ -197,7 +197,7 @@ def test_a_member_finds_a_keys_disputes_on_a_phone(live_server, browser, desk):
     shot(page, "key-phone")
 
     badge.click()
-    page.wait_for_url(f"**state=disputed*")
+    page.wait_for_url("**state=disputed*")
     rows = page.locator("#recent-heading").locator("xpath=ancestor::section").locator("tbody tr")
     assert rows.count() == 2
     assert page.get_by_test_id("state-disputed").get_attribute("aria-current") == "true"

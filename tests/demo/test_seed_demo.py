@@ -27,6 +27,7 @@ FROM_SOURCES = 3 * 5
 @pytest.fixture
 def demo(tmp_path, settings):
     settings.VAR_DIR = tmp_path
+    settings.DEBUG = True  # seed_demo runs only in development
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; not what is tested
     call_command("seed_demo", "--generations", "400", "--simulator-port", "8123", stdout=io.StringIO())
     return [loads_exact(line) for line in (tmp_path / "demo" / "simulator.jsonl").read_text().splitlines()]

@@ -41,6 +41,7 @@ def production_environment(tmp_path: Path) -> dict[str, str]:
         "TALLY_SECRETS_KEY": Fernet.generate_key().decode(),
         "ALLOWED_HOSTS": HOST,
         "TALLY_VAR_DIR": str(tmp_path),
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
     }
 
 
@@ -62,6 +63,34 @@ def test_check_deploy_does_fail_on_an_insecure_setting(tmp_path):
     result = run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], environment)
     assert result.returncode != 0
     assert "security.W012" in result.stderr + result.stdout
+
+
+def test_check_deploy_warns_when_reset_links_would_print_to_the_console(tmp_path):
+    environment = {**production_environment(tmp_path), "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    result = run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], environment)
+    assert result.returncode != 0
+    assert "tally.W001" in result.stderr + result.stdout
+
+
+def test_a_process_started_without_debug_never_shows_the_technical_error_page(tmp_path):
+    environment = production_environment(tmp_path)
+    del environment["DEBUG"]  # not set at all: the default must be the safe one
+    environment["DATABASE_URL"] = "postgres://nobody@127.0.0.1:1/unreachable"  # every query fails: a 500
+    script = (
+        "import django; django.setup()\n"
+        "from django.conf import settings; from django.test import Client\n"
+        "from django.core.management import call_command\n"
+        "call_command('collectstatic', interactive=False, verbosity=0)\n"
+        "response = Client(HTTP_HOST='tally.example.com', raise_request_exception=False).get("
+        "'/api/v1/keys/', secure=True, HTTP_AUTHORIZATION='Bearer tally_x')\n"
+        "print(settings.DEBUG, response.status_code); print(response.content.decode())\n"
+    )
+    result = run([sys.executable, "-c", script], environment)
+    assert result.returncode == 0, result.stderr
+    first, page = result.stdout.split("\n", 1)
+    assert first == "False 500"
+    assert "Traceback" not in page and "OperationalError" not in page and "settings" not in page.lower()
+    assert "Something went wrong on our side" in page and "css/tally." in page
 
 
 def test_production_refuses_to_start_without_its_secrets(tmp_path):

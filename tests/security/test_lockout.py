@@ -76,9 +76,19 @@ def test_an_address_sending_invalid_tokens_is_refused_for_a_while(settings):
     statuses = [bearer(f"tally_guess{number}").get("/api/v1/keys/").status_code for number in range(8)]
 
     assert statuses == [401] * 5 + [429] * 3
-    refused = bearer(valid).get("/api/v1/keys/")
+    refused = bearer("tally_one-more-guess").get("/api/v1/keys/")
     assert refused.status_code == 429
     assert int(refused["Retry-After"]) > 0
+
+
+def test_a_valid_token_is_never_locked_out_by_someone_else_guessing_at_its_address(settings):
+    settings.TALLY_TOKEN_FAILURES_ALLOWED = 3
+    _, valid = AccessToken.issue(team=Team.objects.create(name="T", slug="t"), scopes=["read"])
+    for number in range(6):
+        bearer(f"tally_guess{number}").get("/api/v1/keys/", REMOTE_ADDR="203.0.113.7")
+
+    assert bearer(valid).get("/api/v1/keys/", REMOTE_ADDR="203.0.113.7").status_code == 200
+    assert bearer("tally_guess-again").get("/api/v1/keys/", REMOTE_ADDR="203.0.113.7").status_code == 429
 
 
 def test_invalid_tokens_from_one_address_do_not_lock_out_another(settings):
@@ -88,4 +98,5 @@ def test_invalid_tokens_from_one_address_do_not_lock_out_another(settings):
         bearer(f"tally_guess{number}").get("/api/v1/keys/", REMOTE_ADDR="203.0.113.7")
 
     assert bearer(valid).get("/api/v1/keys/", REMOTE_ADDR="198.51.100.2").status_code == 200
-    assert bearer(valid).get("/api/v1/keys/", REMOTE_ADDR="203.0.113.7").status_code == 429
+    assert bearer("tally_other").get("/api/v1/keys/", REMOTE_ADDR="198.51.100.2").status_code == 401
+    assert bearer("tally_other").get("/api/v1/keys/", REMOTE_ADDR="203.0.113.7").status_code == 429

@@ -7,10 +7,22 @@ from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import CommandError
+from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Gateway, Team
 from accounts.services import validation_error_line
+
+
+class OperatorCommand(BaseCommand):
+    """A management command whose arguments are checked before it runs: a NUL byte in any of
+    them (which PostgreSQL cannot store or even compare) is a one-line error, not a traceback."""
+
+    def execute(self, *args, **options):
+        for name, value in [("argument", arg) for arg in args] + list(options.items()):
+            if isinstance(value, str) and "\x00" in value:
+                shown = "an argument" if name == "argument" else name.replace("_", "-")
+                raise CommandError(f"{shown} must not contain a NUL byte.")
+        return super().execute(*args, **options)
 
 
 def team_from_slug(slug: str) -> Team:
@@ -49,3 +61,16 @@ def validation_errors_as_command_errors() -> Iterator[None]:
         yield
     except ValidationError as error:
         raise CommandError(validation_error_line(error)) from None
+
+
+def text_from_argument(value: str | None, *, option: str, max_length: int, blank: bool = False) -> str:
+    """A text argument stripped, or a one-line CommandError when it is empty (unless `blank`),
+    too long, or holds a NUL byte (which PostgreSQL cannot store)."""
+    text = (value or "").strip()
+    if "\x00" in text:
+        raise CommandError(f"{option} must not contain a NUL byte.")
+    if len(text) > max_length:
+        raise CommandError(f"{option} is {len(text)} characters long; at most {max_length} are allowed.")
+    if not text and not blank:
+        raise CommandError(f"{option} must not be empty.")
+    return text

@@ -1,6 +1,5 @@
-from django.core.management.base import BaseCommand
-
 from accounts.management.commands._arguments import (
+    OperatorCommand,
     decimal_from_argument,
     gateway_from_slug,
     secret_from_environment,
@@ -10,7 +9,7 @@ from accounts.management.commands._arguments import (
 from accounts.services import api_key_create
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Register a team's gateway API key; the secret is read from an environment variable. "
         "Example: OPENROUTER_KEY=sk-or-... add_api_key research openrouter 'Batch jobs' --secret-env OPENROUTER_KEY"

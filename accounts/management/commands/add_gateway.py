@@ -1,6 +1,5 @@
-from django.core.management.base import BaseCommand
-
 from accounts.management.commands._arguments import (
+    OperatorCommand,
     decimal_from_argument,
     secret_from_environment,
     validation_errors_as_command_errors,
@@ -9,7 +8,7 @@ from accounts.models import Gateway
 from accounts.services import gateway_create
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Configure a gateway connection. "
         "Example: add_gateway kushrouter --kind kushrouter --base-url https://api.kushrouter.com --discount 0.30"

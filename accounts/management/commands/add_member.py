@@ -1,6 +1,5 @@
-from django.core.management.base import BaseCommand
-
 from accounts.management.commands._arguments import (
+    OperatorCommand,
     secret_from_environment,
     team_from_slug,
     validation_errors_as_command_errors,
@@ -9,7 +8,7 @@ from accounts.models import Membership
 from accounts.services import member_add
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Give a user a role in a team, creating the user if needed. "
         "Example: ALICE_PASSWORD=... add_member research alice --role admin --password-env ALICE_PASSWORD"

@@ -1,10 +1,8 @@
-from django.core.management.base import BaseCommand
-
-from accounts.management.commands._arguments import validation_errors_as_command_errors
+from accounts.management.commands._arguments import OperatorCommand, validation_errors_as_command_errors
 from accounts.services import team_create
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Create a team. Example: add_team 'Research' --slug research"
 
     def add_arguments(self, parser) -> None:

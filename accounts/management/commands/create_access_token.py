@@ -1,11 +1,9 @@
-from django.core.management.base import BaseCommand
-
-from accounts.management.commands._arguments import team_from_slug, validation_errors_as_command_errors
+from accounts.management.commands._arguments import OperatorCommand, team_from_slug, validation_errors_as_command_errors
 from accounts.models import AccessToken
 from accounts.services import access_token_create
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Issue a Tally API token for a team and print it once, alone on the last line. "
         "Example: create_access_token research --scopes ingest,read --name ingest-service"

@@ -1,12 +1,13 @@
 import sys
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from accounts.management.commands._arguments import OperatorCommand
 from billing.prices import PRICE_COLUMNS, PriceImportError, prices_import
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Import gateway list prices (USD per million tokens) from a CSV file with the header "
         f"{','.join(PRICE_COLUMNS)}; '-' reads standard input. A bad row rejects the whole file. "

@@ -11,10 +11,11 @@ gateways or keys are left.
 
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db.models import Sum
 from django.utils import timezone
 
+from accounts.management.commands._arguments import OperatorCommand
 from billing.reconciliation.services import generations_reconcile
 from generations.fetching import generations_claim_due
 from generations.models import DailySpend, Generation
@@ -25,7 +26,7 @@ STATES = ("verified", "disputed", "missing", "expired", "pending")
 MAX_WAIT_SECONDS = 5.0
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Look up due generations and reconcile them now, in the foreground."
 
     def add_arguments(self, parser) -> None:

@@ -1,5 +1,6 @@
 """python manage.py seed_demo: the demo data, and the gateway simulator's side of it."""
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Team
@@ -14,8 +15,18 @@ class Command(BaseCommand):
         parser.add_argument("--simulator-port", type=int, default=8001, help="Where the demo gateways point.")
         parser.add_argument("--generations", type=int, default=3000)
         parser.add_argument("--seed", type=int, default=2024, help="Random seed: the same seed, the same demo.")
+        parser.add_argument(
+            "--allow-without-debug",
+            action="store_true",
+            help="Seed even though DEBUG is off (a staging copy, never production: it creates known logins).",
+        )
 
     def handle(self, *args, **options) -> None:
+        if not settings.DEBUG and not options["allow_without_debug"]:
+            raise CommandError(
+                "seed_demo creates users with known passwords, so it runs only with DEBUG=1 "
+                "(or --allow-without-debug on a database that is not production)."
+            )
         if Team.objects.exists():
             if options["if_empty"]:
                 self.stdout.write("Demo not seeded: there are teams already.")
