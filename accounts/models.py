@@ -167,6 +167,20 @@ class ApiKey(models.Model):
     # Set when the gateway refuses this key (401): lookups with it stop until an operator clears it.
     paused_at = models.DateTimeField(null=True, blank=True)
     pause_reason = models.CharField(max_length=500, blank=True, default="")
+    # How spend that arrives from elsewhere names this key (generations/sources): the LiteLLM model
+    # group names or deployment ids it serves, the api_base of those deployments, and the key's
+    # name at OpenRouter, which Broadcast traces carry. Matched within the key's team only.
+    litellm_models = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='LiteLLM model group names or deployment ids served with this key, e.g. ["gpt-4o-mini"].',
+    )
+    litellm_api_base = models.CharField(
+        max_length=500, blank=True, default="", help_text="The api_base of this key's LiteLLM deployments."
+    )
+    broadcast_key_name = models.CharField(
+        max_length=200, blank=True, default="", help_text="The key's name at OpenRouter, as Broadcast traces carry it."
+    )
 
     objects = ApiKeyQuerySet.as_manager()
 

@@ -99,9 +99,14 @@ def api_key_create(
     slug: str = "",
     is_byok: bool = False,
     monthly_budget: Decimal | None = None,
+    litellm_models: list[str] | None = None,
+    litellm_api_base: str = "",
+    broadcast_key_name: str = "",
 ) -> ApiKey:
     """Register a team's gateway API key, encrypting the secret. The slug defaults to
-    `<team>-<name>`. A key already registered on the gateway is refused, whoever owns it."""
+    `<team>-<name>`. A key already registered on the gateway is refused, whoever owns it.
+    `litellm_models`, `litellm_api_base` and `broadcast_key_name` say how LiteLLM and OpenRouter
+    Broadcast name the key (generations/sources/keys.py)."""
     secret = secret.strip()
     if not secret:
         raise ValidationError("The key's secret is empty.")
@@ -115,6 +120,9 @@ def api_key_create(
         slug=_validated_slug(slug, source=f"{team.slug}-{name}"),
         is_byok=is_byok,
         monthly_budget=monthly_budget,
+        litellm_models=[model.strip() for model in litellm_models or [] if model.strip()],
+        litellm_api_base=litellm_api_base.strip(),
+        broadcast_key_name=broadcast_key_name.strip(),
     )
     api_key.set_secret(secret)
     duplicate_message = f"This key is already registered on gateway {gateway.slug}."

@@ -70,22 +70,27 @@ class OurGeneration:
 
 @dataclass(frozen=True)
 class ListPrice:
-    """A model's list price on a gateway, in USD per million tokens (billing.models.ModelPrice)."""
+    """A model's list price on a gateway, in USD per million tokens, and where it came from
+    (`source`: an import, the gateway's own model list, or the catalog and its version; see
+    billing/price_book.py for which one is in force)."""
 
     model: str
     prompt: Decimal
     completion: Decimal
     cache_read: Decimal | None = None
     cache_write: Decimal | None = None
+    source: str = ""
 
     @classmethod
     def of(cls, model_price) -> "ListPrice":
+        """From a billing.models.ModelPrice row."""
         return cls(
             model=model_price.model,
             prompt=model_price.prompt,
             completion=model_price.completion,
             cache_read=model_price.cache_read,
             cache_write=model_price.cache_write,
+            source=model_price.source_description,
         )
 
     def same_rates_as(self, other: "ListPrice") -> bool:

@@ -117,19 +117,20 @@ def cost_mismatch(case: Case) -> Finding | None:
     ours, charged = case.ours, case.charged
     if charged is None:
         if ours.gateway_kind == "kushrouter":
-            reason = f"No list price in force for {case.record.served_model or ours.model}: the charge cannot be computed."
+            reason = (
+                f"No list price in force for {case.record.served_model or ours.model} (no import, gateway list "
+                "or catalog entry): the charge cannot be computed."
+            )
         else:
             reason = "The gateway's record has no cost: the charge cannot be known."
         return Finding(Kind.COST_MISMATCH, ERROR, expected=ours.cost, actual=None, detail=reason)
     if not case.tolerance.differ(ours.cost, charged):
         return None
-    return Finding(
-        Kind.COST_MISMATCH,
-        ERROR,
-        expected=ours.cost,
-        actual=charged,
-        detail=f"Recorded {usd(ours.cost)}, the gateway charged {usd(charged)}.",
-    )
+    detail = f"Recorded {usd(ours.cost)}, the gateway charged {usd(charged)}"
+    if ours.gateway_kind == "kushrouter" and case.prices.charged is not None:
+        source = case.prices.charged.source or "the price list"
+        detail += f" (its tokens at list price, from {source}, less {(case.discount * 100).normalize():f}%)"
+    return Finding(Kind.COST_MISMATCH, ERROR, expected=ours.cost, actual=charged, detail=detail + ".")
 
 
 def token_mismatch(case: Case) -> Finding | None:
@@ -260,7 +261,8 @@ def price_mismatch(case: Case) -> Finding | None:
     expected = money((at_list - cache_discount) * (1 - case.discount))
     if not case.tolerance.differ(expected, billed):
         return None
-    detail = f"{price.model} at list price is {usd(money(at_list))}"
+    source = f" (price from {price.source})" if price.source else ""
+    detail = f"{price.model} at list price{source} is {usd(money(at_list))}"
     if cache_discount > 0:
         detail += f", less a cache discount of {usd(cache_discount)}"
     elif cache_discount < 0:

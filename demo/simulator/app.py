@@ -19,6 +19,8 @@ from demo.simulator.answers import (
     record_response,
     scripted_response,
 )
+from demo.simulator.chat import chat_routes
+from demo.simulator.model_list import model_list_routes
 from demo.simulator.protocol import rate_limit_headers
 from demo.simulator.records import generated_record, parse_specs
 from demo.simulator.state import SimulatorState
@@ -143,6 +145,8 @@ def create_app(state: SimulatorState | None = None) -> Starlette:
         Route("/_sim/config", configure, methods=["POST"]),
         Route("/_sim/stats", stats, methods=["GET"]),
         Route("/_sim/reset", reset, methods=["POST"]),
+        *chat_routes(state),
+        *model_list_routes(),
     ]
     app = Starlette(routes=routes)
     app.state.simulator = state

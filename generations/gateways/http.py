@@ -39,6 +39,9 @@ class GatewayAnswer:
     status_code: int
     headers: httpx.Headers
     body: str
+    # Answered by another origin than the one asked, after a redirect: it never saw the key
+    # (httpx drops Authorization across origins), so its 401 says nothing about the key.
+    from_another_origin: bool = False
 
 
 # httpcore scans every connection of a pool on each request, so a batch spreads its lookups
@@ -105,7 +108,16 @@ async def send(client: httpx.AsyncClient, request: httpx.Request) -> GatewayAnsw
     except (httpx.TransportError, httpx.StreamError) as error:
         raise TransientFailure(f"connection failed: {type(error).__name__}: {error}") from error
     body = b"".join(chunks).decode("utf-8", errors="replace")
-    return GatewayAnswer(status_code=response.status_code, headers=response.headers, body=body)
+    return GatewayAnswer(
+        status_code=response.status_code,
+        headers=response.headers,
+        body=body,
+        from_another_origin=_origin(response.url) != _origin(request.url),
+    )
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return (url.scheme, url.host, url.port)
 
 
 def raise_for_status(answer: GatewayAnswer) -> None:
@@ -125,6 +137,9 @@ def raise_for_status(answer: GatewayAnswer) -> None:
         wait = retry_after if retry_after is not None else RateLimitHeaders.of(answer.headers).seconds_until_reset()
         raise RateLimited(detail, retry_after=wait)
     if status in (401, 403):
+        if answer.from_another_origin:
+            raise BadPayload(f"redirected to another host, which refused the lookup without the key: {detail}",
+                             status_code=status)
         raise Unauthorised(detail, status_code=status)
     if status == 402:
         if retry_after is not None:

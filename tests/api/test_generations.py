@@ -5,6 +5,8 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.models import Membership
@@ -179,3 +181,16 @@ def test_members_see_their_teams_and_finance_sees_all(team_a, team_b):
     assert as_user(finance).get(f"{URL}openrouter/a/").status_code == 200
     assert ids(as_user(outsider).get(URL)) == []
     assert APIClient().get(URL).status_code == 401
+
+
+def test_the_id_filter_seeks_the_gateway_and_id_index_once_per_gateway(team_a):
+    make_generation(team_a.key, external_id="wanted")
+    make_generation(team_a.fast_key, external_id="wanted")
+    make_generation(team_a.key, external_id="other")
+
+    with CaptureQueriesContext(connection) as queries:
+        found = ids(team_a.client(team_a.read_token).get(URL, {"id": "wanted"}))
+
+    assert found == ["wanted", "wanted"]
+    [listing] = [query["sql"] for query in queries if 'FROM "generations_generation"' in query["sql"]]
+    assert '"generations_generation"."gateway_id" IN (' in listing

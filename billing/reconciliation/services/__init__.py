@@ -11,20 +11,18 @@ roll-ups move only for the rows whose state actually changed. The writing is in 
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Gateway
-from billing.models import ModelPrice
+from billing.price_book import PriceBook
 from billing.reconciliation import rules
 from billing.reconciliation.facts import (
     Decision,
     GatewayFacts,
-    ListPrice,
     OurGeneration,
     PinKeyHash,
     Prices,
@@ -72,43 +70,6 @@ __all__ = [
     "generations_flag_retention_risk",
     "generations_reconcile",
 ]
-
-
-class PriceBook:
-    """List prices of one gateway by (model, day), loaded for a whole batch in one query
-    (`preload`), or one model at a time for models the batch did not foresee."""
-
-    def __init__(self, gateway: Gateway) -> None:
-        self.gateway = gateway
-        # Each model's prices, latest valid_from first.
-        self._history: dict[str, list[ModelPrice]] = {}
-
-    def preload(self, *, models: Iterable[str], until: date) -> None:
-        """Load the prices of `models` in force on any day up to `until`, in one query."""
-        wanted = {model for model in models if model not in self._history}
-        if not wanted:
-            return
-        for model in wanted:
-            self._history[model] = []
-        rows = ModelPrice.objects.filter(gateway=self.gateway, model__in=wanted, valid_from__lte=until)
-        for row in rows.order_by("model", "-valid_from"):
-            self._history[row.model].append(row)
-
-    def price(self, model: str, on: date) -> ListPrice | None:
-        if model not in self._history:
-            rows = ModelPrice.objects.filter(gateway=self.gateway, model=model).order_by("-valid_from")
-            self._history[model] = list(rows)
-        found = next((row for row in self._history[model] if row.valid_from <= on), None)
-        return ListPrice.of(found) if found else None
-
-    def prices_for(self, generation: Generation, record: GatewayGenerationRecord) -> Prices:
-        on = generation.created_at.date()
-        requested = self.price(generation.model, on)
-        served_model = record.served_model
-        if not served_model or rules.same_model(generation.model, served_model):
-            return Prices(requested=requested, served=requested)
-        served = self.price(served_model, on) or self.price(rules.normalise_model_slug(served_model), on)
-        return Prices(requested=requested, served=served)
 
 
 def _models_to_price(generations: list[Generation], outcomes: list[LookupOutcome]) -> set[str]:
