@@ -45,8 +45,9 @@ def test_per_token_strings_become_exact_prices_per_million_tokens(listing):
 
 def test_a_repeating_decimal_rate_is_rounded_half_even_to_the_places_a_price_keeps(listing):
     gemini = next(price for price in listing.prices if price.model == "google/gemini-2.5-flash")
-    # "0.0000000833333333333333" per token is 0.0833333333333333 per million: 12 places kept.
-    assert gemini.cache_write == Decimal("0.083333333333")
+    # "0.0000000833333333333333" per token is 0.0833333333333333 per million: within the 18 places
+    # a price keeps, so nothing is rounded away.
+    assert gemini.cache_write == Decimal("0.0833333333333333")
 
 
 def test_a_long_context_override_marks_the_size_below_which_the_flat_price_holds(listing):
