@@ -43,10 +43,10 @@ def test_per_token_strings_become_exact_prices_per_million_tokens(listing):
     assert prices["dots-studio/dots-3-note-preview:free"].prompt == Decimal(0)
 
 
-def test_a_repeating_decimal_rate_is_rounded_half_even_to_the_places_a_price_keeps(listing):
+def test_a_per_token_rate_becomes_its_exact_per_million_price(listing):
     gemini = next(price for price in listing.prices if price.model == "google/gemini-2.5-flash")
-    # "0.0000000833333333333333" per token is 0.0833333333333333 per million: within the 18 places
-    # a price keeps, so nothing is rounded away.
+    # "0.0000000833333333333333" per token is 0.0833333333333333 per million: within the 18
+    # places a price keeps, so no digit is lost.
     assert gemini.cache_write == Decimal("0.0833333333333333")
 
 
