@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import ApiKey, Gateway
 from accounts.secrets import fingerprint
+from billing.reconciliation.charges import is_anthropic_model
 from billing.reconciliation.facts import MONEY_QUANTUM, PER_MILLION
 from demo.simulator.records import sample_body
 from generations.models import Generation, GenerationState
@@ -119,9 +120,11 @@ def random_call(keys: list[DemoKey], created_at: datetime, index: int, rng: rand
 def _list_cost(call: Call) -> Decimal:
     """What the provider charges at list price for the tokens the gateway counts."""
     model = call.model
-    if call.kind == "kushrouter":  # uncached prompt tokens, cache reads and writes on top
+    if call.kind == "kushrouter":  # cache reads and writes priced on their own (charges.kushrouter_cost)
+        # Claude's prompt tokens are the uncached ones; other models' include the cache reads.
+        uncached = call.prompt if is_anthropic_model(model.slug) else call.prompt - call.cached
         total = (
-            call.prompt * model.prompt
+            uncached * model.prompt
             + call.completion * model.completion
             + call.cached * (model.cache_read or model.prompt)
             + call.cache_write * (model.cache_write or model.prompt)

@@ -22,6 +22,7 @@ from generations.gateways.base import LookupOutcome, LookupRequest
 from generations.gateways.client import GatewayConnection, lookup_batch
 from generations.limits import limiter_for
 from generations.models import Generation, GenerationState
+from generations.services import generations_lease
 
 
 def lease_seconds() -> int:
@@ -73,12 +74,7 @@ def _claim_gateway(*, gateway_id: int, now: datetime, limit: int, size: int) -> 
         )
         if not candidates:
             return []
-        Generation.objects.filter(
-            pk__in=candidates, state=GenerationState.PENDING, next_attempt_at__lte=now
-        ).update(next_attempt_at=leased_until)
-        claimed = sorted(
-            Generation.objects.filter(pk__in=candidates, next_attempt_at=leased_until).values_list("pk", flat=True)
-        )
+        claimed = generations_lease(ids=candidates, now=now, leased_until=leased_until)
     return [
         Claim(gateway_id=gateway_id, generation_ids=claimed[start : start + size], leased_until=leased_until)
         for start in range(0, len(claimed), size)

@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from generations.models import Generation, GenerationState
@@ -81,6 +82,22 @@ def generations_transition(*, changes: list[tuple[Generation, Transition]], now:
         rollup_changes.append((before, SpendFacts.of(generation)))
     _generations_update([generation for generation, _ in changes])
     rollup_generations_changed(rollup_changes)
+
+
+def generations_lease(*, ids: list[int], now: datetime, leased_until: datetime) -> list[int]:
+    """Lease due pending generations (rows the caller has locked) to one batch: their next
+    attempt becomes the lease's end, which is also the claim's token. Returns, sorted, the ids
+    this lease got (those still pending and due)."""
+    Generation.objects.filter(pk__in=ids, state=GenerationState.PENDING, next_attempt_at__lte=now).update(
+        next_attempt_at=leased_until
+    )
+    return sorted(Generation.objects.filter(pk__in=ids, next_attempt_at=leased_until).values_list("pk", flat=True))
+
+
+def generations_expedite(*, generations: "QuerySet[Generation]", now: datetime) -> int:
+    """Bring the next lookup of these pending generations forward to now (their gateway's
+    retention is near). Returns how many."""
+    return generations.filter(state=GenerationState.PENDING).update(next_attempt_at=now)
 
 
 def generations_recorded(generations: Iterable[Generation | SpendFacts]) -> None:

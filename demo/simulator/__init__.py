@@ -35,7 +35,8 @@ Record spec (one JSON object per JSONL line or list item):
      "raw_body": "...",        optional: sent verbatim instead of the wrapped body
      "raw_body_base64": "...", optional: bytes sent verbatim (e.g. invalid UTF-8)
      "script": ["404", "429", "500", "ok", ...],  optional: answers to successive lookups of this
-                               id, then "ok" forever
+                               id, then "ok" forever ("429:N" waits N seconds, "402:N" is a 402
+                               with Retry-After N, "400" a refused lookup; protocol.py)
      "planted": "cost_mismatch",  any other key (e.g. "planted") is ignored by the simulator
      "absent": true}           optional: the gateway never saw this id; the spec is skipped, so
                                files can list generations that are planted as missing

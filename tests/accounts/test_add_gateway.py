@@ -85,3 +85,29 @@ def test_it_refuses_a_slug_that_is_taken(run_command, gateway) -> None:
         run_command("add_gateway", gateway.slug, "--kind", "fastrouter", "--base-url", "https://fast.example")
 
     assert Gateway.objects.get().kind == "openrouter"
+
+
+def test_a_new_kushrouter_gateway_sells_at_thirty_percent_off_unless_told_otherwise(run_command) -> None:
+    run_command("add_gateway", "kush", "--kind", "kushrouter", "--base-url", "https://kush.example")
+    run_command("add_gateway", "kush-deal", "--kind", "kushrouter", "--base-url", "https://kush.example",
+                "--discount", "0.25")  # fmt: skip
+
+    assert Gateway.objects.get(slug="kush").discount == Decimal("0.30")
+    assert Gateway.objects.get(slug="kush-deal").discount == Decimal("0.25")
+
+
+def test_a_compatible_gateway_gets_its_lookup_path(run_command) -> None:
+    output = run_command("add_gateway", "compat", "--kind", "openrouter", "--base-url", "https://compat.example",
+                         "--lookup-path", "/v1/generation")  # fmt: skip
+    run_command("add_gateway", "or", "--kind", "openrouter", "--base-url", "https://openrouter.ai")
+
+    assert Gateway.objects.get(slug="compat").lookup_path == "/v1/generation"
+    assert Gateway.objects.get(slug="or").lookup_path == ""
+    assert "lookup path /v1/generation" in output
+
+
+def test_a_lookup_path_must_be_a_path(run_command) -> None:
+    with pytest.raises(CommandError, match="lookup_path"):
+        run_command("add_gateway", "bad", "--kind", "openrouter", "--base-url", "https://x.example",
+                    "--lookup-path", "https://elsewhere.example/v1")  # fmt: skip
+    assert not Gateway.objects.exists()

@@ -49,7 +49,11 @@ class World:
     secrets: dict[str, str] = field(default_factory=dict)
 
 
-def world_create(*, simulator_url: str, grace_seconds: int = 600, concurrency: int = 16, tag: str = "w") -> World:
+def world_create(
+    *, simulator_url: str, grace_seconds: int = 600, concurrency: int = 16, tag: str = "w", fastrouter_hash_known: bool = True
+) -> World:
+    """A team with a key on each gateway. `fastrouter_hash_known`: the FastRouter key's reported
+    hash is already learned (else it is learned from its first generation)."""
     team = Team.objects.create(name=f"Team {tag}", slug=f"team-{tag}")
     gateways, keys, secrets = {}, {}, {}
     for kind in ("openrouter", "fastrouter", "kushrouter"):
@@ -82,6 +86,10 @@ def world_create(*, simulator_url: str, grace_seconds: int = 600, concurrency: i
         secret = f"sk-{tag}-{name}-{random.getrandbits(64):016x}"
         key = ApiKey(team=team, gateway=gateways[kind], slug=f"{tag}-{name}", name=name, is_byok=byok)
         key.set_secret(secret)
+        if kind == "fastrouter" and fastrouter_hash_known:
+            # The hash FastRouter reports for this key, already learned: a planted key_mismatch
+            # reports another one.
+            key.gateway_key_hash = sha256(secret)
         key.save()
         keys[name], secrets[name] = key, secret
     return World(team=team, gateways=gateways, keys=keys, secrets=secrets)

@@ -171,7 +171,9 @@ def test_real_gateway_answers_are_reconciled_without_a_false_finding(workers, ga
     """A late record, an unreadable one, a zero-cost BYOK call, a response-cache hit and FastRouter
     key hashes that are not SHA-256 of the secret, among ordinary generations."""
     gateway_simulator.configure(retention_seconds=7 * 24 * 3600, latency_ms=5)
-    world = world_create(simulator_url=gateway_simulator.url, grace_seconds=120, concurrency=16)
+    world = world_create(
+        simulator_url=gateway_simulator.url, grace_seconds=120, concurrency=16, fastrouter_hash_known=False
+    )
     now = timezone.now()
     planned = plan_generations(world, count=40, plant_share=0, seed=44, now=now, scripts=False)
     planned += plan_real_answers(world, now=now)

@@ -45,6 +45,7 @@ from billing.reconciliation.services.writes import (
 from generations.fetching import Claim, generations_of_claim, lookup_requests_for, lookups_run
 from generations.gateways.base import GatewayError, GatewayGenerationRecord, LookupOutcome
 from generations.models import Generation
+from generations.services import generations_expedite
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +167,8 @@ def generations_flag_retention_risk(*, now: datetime | None = None, warning: tim
         count = at_risk.count()
         if not count:
             continue
-        expedited = at_risk.filter(next_attempt_at__gt=F("created_at") + retention).update(next_attempt_at=now)
+        late = at_risk.filter(next_attempt_at__gt=F("created_at") + retention)
+        expedited = generations_expedite(generations=late, now=now)
         logger.warning(
             "%s pending generations on %s are within %s of its %s-day retention (%s brought forward)%s.",
             count,
