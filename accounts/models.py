@@ -14,6 +14,7 @@ from accounts.secrets import (
     hash_access_token,
     new_access_token,
 )
+from accounts.webhooks import validate_webhook_url
 
 MONEY_DIGITS = 24
 MONEY_PLACES = 12
@@ -28,6 +29,34 @@ class Team(models.Model):
         decimal_places=4,
         default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0"))],
+    )
+    # Alerts: see billing/alerts/.
+    monthly_budget = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Month-to-date spend past 80% and 100% of this (USD) alerts the team's admins.",
+    )
+    alert_webhook_url = models.CharField(
+        max_length=500,
+        blank=True,
+        default="",
+        validators=[validate_webhook_url],
+        help_text="A Slack-compatible incoming webhook (https) that also gets the team's alerts.",
+    )
+    digest_opt_in = models.BooleanField(
+        default=False, help_text="Mail the team's admins a daily digest of their new findings."
+    )
+    dispute_rate_threshold = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+        help_text="Alert when this share (0.25 = 25%) of the last hour's settled generations are disputed; "
+        "empty: TALLY_DISPUTE_RATE_THRESHOLD.",
     )
     created_at = models.DateTimeField(default=timezone.now)
 

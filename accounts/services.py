@@ -39,12 +39,27 @@ def _validated_slug(slug: str, *, source: str) -> str:
     return slug
 
 
-def team_create(*, name: str, slug: str = "") -> Team:
-    """Create a team; its slug defaults to the slugified name."""
+def team_create(
+    *,
+    name: str,
+    slug: str = "",
+    monthly_budget: Decimal | None = None,
+    alert_webhook_url: str = "",
+    digest_opt_in: bool = False,
+    dispute_rate_threshold: Decimal | None = None,
+) -> Team:
+    """Create a team with its alert settings; its slug defaults to the slugified name."""
     name = name.strip()
     if not name:
         raise ValidationError("A team needs a name.")
-    team = Team(name=name, slug=_validated_slug(slug, source=name))
+    team = Team(
+        name=name,
+        slug=_validated_slug(slug, source=name),
+        monthly_budget=monthly_budget,
+        alert_webhook_url=alert_webhook_url,
+        digest_opt_in=digest_opt_in,
+        dispute_rate_threshold=dispute_rate_threshold,
+    )
     team.full_clean()
     team.save()
     return team

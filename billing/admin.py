@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from billing import admin_views
+from billing.alerts import admin as alerts_admin  # noqa: F401  (registers the alert admins)
 from billing.discrepancies import DiscrepancyTransitionError, discrepancy_change_status, discrepancy_request_recheck
 from billing.invoicing.drafting import InvoiceStateError, invoice_redraft
 from billing.invoicing.exports import invoice_title, invoices_csv, percent_display

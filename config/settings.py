@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "accounts",
     "generations",
     "billing",
+    "operations",
 ]
 
 MIDDLEWARE = [
@@ -168,6 +169,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Security: production defaults follow `manage.py check --deploy`.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", not DEBUG)
+# Load balancers probe health over plain http inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
@@ -221,6 +224,21 @@ TALLY_RECONCILE_BATCH_SIZE = envint("TALLY_RECONCILE_BATCH_SIZE", 200)
 TALLY_RECONCILE_BACKOFF_BASE_SECONDS = float(os.environ.get("TALLY_RECONCILE_BACKOFF_BASE_SECONDS") or 30)
 TALLY_RECONCILE_BACKOFF_CAP_SECONDS = float(os.environ.get("TALLY_RECONCILE_BACKOFF_CAP_SECONDS") or 3600)
 
+# Alerts (billing/alerts/): links in mails point at TALLY_BASE_URL; webhooks get a short timeout
+# and may post over plain http to loopback only when allowed (development and tests).
+TALLY_BASE_URL = os.environ.get("TALLY_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+TALLY_WEBHOOK_ALLOW_LOOPBACK = envbool("TALLY_WEBHOOK_ALLOW_LOOPBACK", DEBUG)
+TALLY_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("TALLY_WEBHOOK_TIMEOUT_SECONDS") or 5)
+TALLY_DISPUTE_RATE_THRESHOLD = os.environ.get("TALLY_DISPUTE_RATE_THRESHOLD") or "0.2"
+TALLY_DISPUTE_RATE_MIN_GENERATIONS = envint("TALLY_DISPUTE_RATE_MIN_GENERATIONS", 20)
+
+# Operations: /metrics answers a bearer token, or else only the listed client addresses;
+# /healthz wants beat to have run within this many seconds and workers to answer a ping in time.
+TALLY_METRICS_TOKEN = os.environ.get("TALLY_METRICS_TOKEN", "")
+TALLY_METRICS_ALLOWED_ADDRESSES = envlist("TALLY_METRICS_ALLOWED_ADDRESSES", "127.0.0.1,::1")
+TALLY_HEALTH_BEAT_MAX_AGE_SECONDS = envint("TALLY_HEALTH_BEAT_MAX_AGE_SECONDS", 300)
+TALLY_HEALTH_CELERY_TIMEOUT_SECONDS = float(os.environ.get("TALLY_HEALTH_CELERY_TIMEOUT_SECONDS") or 1)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.AccessTokenAuthentication",
@@ -248,11 +266,16 @@ SPECTACULAR_SETTINGS = {
 # Ingest accepts up to 10,000 records a request; this bounds the body Django will read.
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 16 * 1024 * 1024)
 
+# TALLY_LOG_JSON=1: one JSON object a line, with generation, gateway and api_key where known.
+TALLY_LOG_JSON = envbool("TALLY_LOG_JSON", False)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "operations.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json" if TALLY_LOG_JSON else "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "httpx": {"level": "WARNING"},

@@ -23,6 +23,7 @@ from django.utils import timezone
 from accounts.models import ApiKey, Gateway, Team
 from generations.models import Generation, GenerationState
 from generations.rollups import SpendFacts, rollup_generations_added
+from operations import events
 
 MAX_RECORDS = 10_000
 # Gateways answer 404 for a while after a call completes; the first lookup waits a little.
@@ -141,7 +142,7 @@ def records_from_body(body: Any) -> list:
 
 
 def generations_ingest(
-    *, records: list, team: Team | None = None, teams: Collection[Team] | None = None
+    *, records: list, team: Team | None = None, teams: Collection[Team] | None = None, source: str = "api"
 ) -> IngestResult:
     """Record generations for `team` (a token's team) or any of `teams` (a signed-in user's).
 
@@ -152,7 +153,11 @@ def generations_ingest(
     """
     allowed = [team] if team is not None else list(teams or [])
     now = timezone.now()
-    valid = _validate(records, team_ids={allowed_team.pk for allowed_team in allowed}, now=now)
+    try:
+        valid = _validate(records, team_ids={allowed_team.pk for allowed_team in allowed}, now=now)
+    except IngestRejected:
+        events.count(events.INGEST_REJECTIONS, source=source)
+        raise
     first_of_each = _first_of_each_identity(valid)
     with transaction.atomic():
         created = _insert(sorted(first_of_each, key=lambda record: record.identity))
@@ -173,6 +178,11 @@ def generations_ingest(
             duplicates += 1
         else:
             conflicts[record.external_id] = None
+    tally = events.Tally()
+    tally.count(events.INGEST_RECORDS, len(created), source=source, result="created")
+    tally.count(events.INGEST_RECORDS, duplicates, source=source, result="duplicate")
+    tally.count(events.INGEST_RECORDS, len(conflicts), source=source, result="conflict")
+    tally.flush()
     return IngestResult(created=len(created), duplicates=duplicates, conflicts=list(conflicts))
 
 

@@ -20,6 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import ApiKey, Gateway
+from billing.alerts.pauses import api_key_paused_alert, gateway_paused_alert
 from billing.models import ModelPrice
 from billing.reconciliation import rules
 from billing.reconciliation.facts import ListPrice, OurGeneration, Prices, Tolerance
@@ -214,6 +215,7 @@ def gateway_pause(*, gateway: Gateway, reason: str, now: datetime) -> bool:
     if paused:
         gateway.paused_at, gateway.pause_reason = now, reason[:500]
         _tell_admins(f"Gateway {gateway.slug} paused", f"Lookups on gateway {gateway.slug} are paused: {reason}")
+        gateway_paused_alert(gateway=gateway)
     return bool(paused)
 
 
@@ -223,6 +225,7 @@ def api_key_pause(*, api_key: ApiKey, reason: str, now: datetime) -> bool:
     if paused:
         api_key.paused_at, api_key.pause_reason = now, reason[:500]
         _tell_admins(f"Key {api_key.slug} paused", f"Lookups with key {api_key.slug} are paused: {reason}")
+        api_key_paused_alert(api_key=api_key)
     return bool(paused)
 
 
