@@ -15,9 +15,7 @@ from accounts.secrets import (
     new_access_token,
 )
 from accounts.webhooks import validate_webhook_url
-
-MONEY_DIGITS = 24
-MONEY_PLACES = 12
+from lib.constants import MONEY_DIGITS, MONEY_PLACES
 
 
 class Team(models.Model):
