@@ -19,6 +19,15 @@ SECRET_VALUE = re.compile(
 MASK = "[redacted]"
 
 
+def log_context(generation) -> dict[str, str]:
+    """`extra` for a log call about one generation: its external id, gateway and key slugs."""
+    return {
+        "generation": generation.external_id,
+        "gateway": generation.gateway.slug,
+        "api_key": generation.api_key.slug,
+    }
+
+
 def masked(text: str) -> str:
     """The text with anything that looks like a secret replaced."""
     return SECRET_VALUE.sub(MASK, text)

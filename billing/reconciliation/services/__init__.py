@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accounts.models import ApiKey, Gateway
 from billing.alerts.pauses import api_key_paused_alert, gateway_paused_alert
+from operations.logs import log_context
 from billing.models import ModelPrice
 from billing.reconciliation import rules
 from billing.reconciliation.facts import ListPrice, OurGeneration, Prices, Tolerance
@@ -165,7 +166,9 @@ def _decide_safely(*, generation: Generation, outcome: LookupOutcome, prices: Pr
         return generation_decide(generation=generation, outcome=outcome, prices=prices, now=now)
     except Exception:
         # One generation the rules cannot read must not sink the batch.
-        logger.exception("Could not apply the lookup of generation %s; retrying later.", generation.pk)
+        logger.exception(
+            "Could not apply the lookup of generation %s; retrying later.", generation.pk, extra=log_context(generation)
+        )
         return Retry(when=retry_backoff(generation, now=now))
 
 
@@ -204,7 +207,7 @@ def generation_decide(*, generation: Generation, outcome: LookupOutcome, prices:
         return Retry(when=when)
     retry_after = outcome.retry_after if isinstance(outcome, RateLimited) else None
     if isinstance(outcome, GatewayError):
-        logger.info("Lookup of %s failed (%s); retrying later.", generation, outcome)
+        logger.info("Lookup of %s failed (%s); retrying later.", generation, outcome, extra=log_context(generation))
     return Retry(when=retry_backoff(generation, now=now, retry_after=retry_after))
 
 
@@ -214,7 +217,9 @@ def gateway_pause(*, gateway: Gateway, reason: str, now: datetime) -> bool:
     paused = Gateway.objects.filter(pk=gateway.pk, paused_at__isnull=True).update(paused_at=now, pause_reason=reason[:500])
     if paused:
         gateway.paused_at, gateway.pause_reason = now, reason[:500]
-        _tell_admins(f"Gateway {gateway.slug} paused", f"Lookups on gateway {gateway.slug} are paused: {reason}")
+        _tell_admins(
+            f"Gateway {gateway.slug} paused", f"Lookups on gateway {gateway.slug} are paused: {reason}", {"gateway": gateway.slug}
+        )
         gateway_paused_alert(gateway=gateway)
     return bool(paused)
 
@@ -224,13 +229,15 @@ def api_key_pause(*, api_key: ApiKey, reason: str, now: datetime) -> bool:
     paused = ApiKey.objects.filter(pk=api_key.pk, paused_at__isnull=True).update(paused_at=now, pause_reason=reason[:500])
     if paused:
         api_key.paused_at, api_key.pause_reason = now, reason[:500]
-        _tell_admins(f"Key {api_key.slug} paused", f"Lookups with key {api_key.slug} are paused: {reason}")
+        _tell_admins(
+            f"Key {api_key.slug} paused", f"Lookups with key {api_key.slug} are paused: {reason}", {"api_key": api_key.slug}
+        )
         api_key_paused_alert(api_key=api_key)
     return bool(paused)
 
 
-def _tell_admins(subject: str, message: str) -> None:
-    logger.error("%s. Clear the pause in the admin once it is fixed.", message)
+def _tell_admins(subject: str, message: str, context: dict[str, str]) -> None:
+    logger.error("%s. Clear the pause in the admin once it is fixed.", message, extra=context)
     mail_admins(subject, message + "\n\nClear the pause in the admin once it is fixed.", fail_silently=True)
 
 
