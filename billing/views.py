@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import ApiKey, Membership, Team
 from billing import selectors
+from billing.alerts.budgets import budget_alerts_of_key
 from billing.charts import daily_points, daily_spend_chart
 from billing.invoicing.periods import period_bounds, period_next, period_parse, period_previous
 from billing.models import Discrepancy, Severity
@@ -194,6 +195,7 @@ def key_spend(request: HttpRequest, key_slug: str, month: Month) -> HttpResponse
         "chart": daily_spend_chart(points=points, chart_id="daily-spend", title=f"Spend per day, {month.title}"),
         "by_model": selectors.key_spend_by_model(api_key=api_key, start=month.first_day, end=month.end),
         "recent": selectors.key_recent_generations(api_key=api_key, start=month.start_time, end=month.end_time),
+        "budget_alerts": budget_alerts_of_key(api_key=api_key, month=month.first_day),
         "budget_form": BudgetForm(initial={"monthly_budget": api_key.monthly_budget})
         if role == Membership.Role.ADMIN
         else None,

@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core import mail
 from django.utils import timezone
 
@@ -68,7 +69,7 @@ def reconcile_due() -> None:
 
 
 def test_each_threshold_mails_the_admins_and_posts_the_webhook_once_however_often_work_is_retried(
-    world, gateway_simulator, httpserver
+    world, gateway_simulator, httpserver, client
 ):
     first = clean_records(world, gateway_simulator, count=6, seed=3)
     second = clean_records(world, gateway_simulator, count=12, seed=4)[6:]
@@ -103,6 +104,9 @@ def test_each_threshold_mails_the_admins_and_posts_the_webhook_once_however_ofte
     assert f"https://tally.example.com/spend/keys/{key.slug}/?month={month}" in mail.outbox[0].body
     assert Alert.objects.filter(api_key=key).count() == 2
     assert set(AlertDelivery.objects.values_list("status", flat=True)) == {"sent"}
+    client.force_login(get_user_model().objects.get(email=world.people["viewer"]))
+    page = client.get(f"/spend/keys/{key.slug}/").content.decode()
+    assert "Alerted at 80%, 100%" in page
 
 
 def test_a_team_budget_alerts_once_when_all_its_keys_together_pass_it(world, gateway_simulator, httpserver):
