@@ -27,6 +27,7 @@ from billing.reconciliation.facts import MONEY_QUANTUM, PER_MILLION
 from demo.simulator.records import sample_body
 from generations.gateways.exact_json import dumps_exact
 from generations.models import Generation, GenerationState
+from demo.alerts import demo_key_near_its_budget
 from generations.rollups import rollup_generations_added
 
 DEMO_PASSWORD = "tally-demo"
@@ -127,6 +128,7 @@ def demo_seed(
         keys = _api_keys(teams, gateways, rng, summary)
         _prices(gateways, now)
         specs = _generations(keys, now, generations, rng, summary)
+        demo_key_near_its_budget(api_keys=[key.api_key for key in keys], now=now)
     summary.simulator_file = demo_dir / "simulator.jsonl"
     summary.simulator_file.write_text("".join(dumps_exact(spec) + "\n" for spec in specs))
     summary.logins_file = demo_dir / "logins.txt"
