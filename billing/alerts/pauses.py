@@ -18,31 +18,24 @@ def gateway_paused_alert(*, gateway: Gateway) -> list[Alert]:
     subject = f"Gateway {gateway.name} paused: reconciliation stopped"
     message = f"Lookups on gateway {gateway.name} ({gateway.slug}) are paused: {gateway.pause_reason}\n\n{CLEAR_IT}: {link}"
     window = gateway.paused_at.isoformat() if gateway.paused_at else ""
+    teams = Team.objects.filter(api_keys__gateway=gateway, api_keys__revoked_at__isnull=True).distinct()
+    audiences = [(f"gateway:{gateway.pk}", Audience(emails=finance_emails()), None)] + [
+        (f"gateway:{gateway.pk}:team:{team.pk}", Audience(emails=team_admin_emails(team), webhook_team=team), team)
+        for team in teams
+    ]
     raised = [
         alert_raise(
             kind=AlertKind.GATEWAY_PAUSED,
-            scope=f"gateway:{gateway.pk}",
+            scope=scope,
             window=window,
             subject=subject,
             message=message,
-            audience=Audience(emails=finance_emails()),
+            audience=audience,
+            team=team,
             gateway=gateway,
         )
+        for scope, audience, team in audiences
     ]
-    teams = Team.objects.filter(api_keys__gateway=gateway, api_keys__revoked_at__isnull=True).distinct()
-    for team in teams:
-        raised.append(
-            alert_raise(
-                kind=AlertKind.GATEWAY_PAUSED,
-                scope=f"gateway:{gateway.pk}:team:{team.pk}",
-                window=window,
-                subject=subject,
-                message=message,
-                audience=Audience(emails=team_admin_emails(team), webhook_team=team),
-                team=team,
-                gateway=gateway,
-            )
-        )
     return [alert for alert in raised if alert]
 
 

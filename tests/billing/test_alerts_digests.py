@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import Team
 from billing.alerts.digests import digests_send
 from billing.alerts.dispute_rate import dispute_rate_alerts_check
-from billing.alerts.pauses import api_key_paused_alert
+from billing.alerts.pauses import api_key_paused_alert, gateway_paused_alert
 from billing.models import Discrepancy
 from tests.api.factories import make_gateways, make_generation, make_key
 from tests.billing.alert_helpers import add_people, eager_tasks, loopback_webhooks  # noqa: F401
@@ -130,3 +130,21 @@ def test_a_dispute_rate_past_the_threshold_alerts_once_an_hour(teams, settings, 
         assert dispute_rate_alerts_check(team_ids=[key.team_id], now=now + timedelta(minutes=1)) == []
     assert "33.3% of the last hour" in alert.subject
     assert [message.to for message in mail.outbox] == [[teams["people"]["alpha"]["admin"]]]
+
+
+def test_a_paused_gateway_tells_finance_and_the_admins_of_each_team_with_a_key_on_it(
+    teams, django_capture_on_commit_callbacks
+):
+    gateway = teams["keys"]["alpha"].gateway
+    gateway.paused_at, gateway.pause_reason = timezone.now(), "Payment required (402)"
+    gateway.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        first = gateway_paused_alert(gateway=gateway)
+        again = gateway_paused_alert(gateway=gateway)
+
+    assert len(first) == 4 and again == []  # finance, alpha, beta, gamma
+    people = teams["people"]
+    assert sorted(tuple(message.to) for message in mail.outbox) == sorted(
+        [("fin@example.com",)] + [(people[slug]["admin"],) for slug in ("alpha", "beta", "gamma")]
+    )
+    assert all("402" in message.body for message in mail.outbox)
