@@ -264,6 +264,10 @@ TALLY_RECONCILE_LEASE_SECONDS = envint("TALLY_RECONCILE_LEASE_SECONDS", 600)
 TALLY_RECONCILE_BATCH_SIZE = envint("TALLY_RECONCILE_BATCH_SIZE", 200)
 TALLY_RECONCILE_BACKOFF_BASE_SECONDS = envfloat("TALLY_RECONCILE_BACKOFF_BASE_SECONDS", 30.0)
 TALLY_RECONCILE_BACKOFF_CAP_SECONDS = envfloat("TALLY_RECONCILE_BACKOFF_CAP_SECONDS", 3600.0)
+# Lookups whose answer cannot be read before it becomes an unreadable_record finding.
+TALLY_RECONCILE_MAX_UNREADABLE_ATTEMPTS = envint("TALLY_RECONCILE_MAX_UNREADABLE_ATTEMPTS", 10)
+# How long missing and unreadable generations keep being re-checked (or the gateway's retention).
+TALLY_RECHECK_HORIZON_DAYS = envint("TALLY_RECHECK_HORIZON_DAYS", 30)
 
 # Alerts (billing/alerts/): links in mails point at TALLY_BASE_URL; webhooks get a short timeout
 # and may post over plain http to loopback only when allowed (development and tests).

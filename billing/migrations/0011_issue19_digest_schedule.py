@@ -25,5 +25,5 @@ def remove_schedule(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("billing", "0006_issue19_alerts"), ("django_celery_beat", "0019_alter_periodictasks_options")]
+    dependencies = [("billing", "0010_issue19_alerts"), ("django_celery_beat", "0019_alter_periodictasks_options")]
     operations = [migrations.RunPython(create_schedule, remove_schedule)]

@@ -8,8 +8,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0002_issue19_team_alert_settings'),
-        ('billing', '0005_discrepancy_team_key'),
+        ('accounts', '0005_issue19_team_alert_settings'),
+        ('billing', '0009_merge_20261201_2133'),
     ]
 
     operations = [
