@@ -51,7 +51,7 @@ def test_a_refused_key_and_failing_lookups_log_json_lines_with_context_and_no_se
     assert lines and all({"time", "level", "logger", "message"} <= set(line) for line in lines)
     paused = [line for line in lines if "paused" in line["message"] and line["level"] == "ERROR"]
     assert paused and paused[0]["api_key"] == world.keys["fastrouter"].slug
-    failed = [line for line in lines if line["message"].startswith("Lookup of")]
+    failed = [line for line in lines if line["message"].startswith("Lookup of") and "500" in line["message"]]
     assert {line["generation"] for line in failed} == {plan.external_id for plan in failing}
     assert {line["gateway"] for line in failed} == {world.keys["openrouter"].gateway.slug}
     text = json_log.getvalue()
