@@ -17,10 +17,14 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "invoice_markup", "created_at")
+    list_display = ("name", "slug", "invoice_markup", "monthly_budget", "digest_opt_in", "created_at")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     inlines = [MembershipInline]
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "invoice_markup", "created_at")}),
+        ("Alerts", {"fields": ("monthly_budget", "alert_webhook_url", "digest_opt_in", "dispute_rate_threshold")}),
+    )
 
 
 @admin.register(Membership)

@@ -14,6 +14,7 @@ from accounts.secrets import (
     hash_access_token,
     new_access_token,
 )
+from accounts.webhooks import validate_webhook_url
 from lib.constants import MARKUP_DIGITS, MARKUP_PLACES, MONEY_DIGITS, MONEY_PLACES
 
 # KushRouter's pricing page: every model at 30% off its list price.
@@ -33,6 +34,34 @@ class Team(models.Model):
     # Who the invoices are addressed to; the team's name when empty.
     bill_to_name = models.CharField(max_length=200, blank=True, default="")
     bill_to_address = models.TextField(blank=True, default="", help_text="Postal address, one line per line.")
+    # Alerts: see billing/alerts/.
+    monthly_budget = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Month-to-date spend past 80% and 100% of this (USD) alerts the team's admins.",
+    )
+    alert_webhook_url = models.CharField(
+        max_length=500,
+        blank=True,
+        default="",
+        validators=[validate_webhook_url],
+        help_text="A Slack-compatible incoming webhook (https) that also gets the team's alerts.",
+    )
+    digest_opt_in = models.BooleanField(
+        default=False, help_text="Mail the team's admins a daily digest of their new findings."
+    )
+    dispute_rate_threshold = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+        help_text="Alert when this share (0.25 = 25%) of the last hour's settled generations are disputed; "
+        "empty: TALLY_DISPUTE_RATE_THRESHOLD.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

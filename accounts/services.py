@@ -39,9 +39,19 @@ def _validated_slug(slug: str, *, source: str) -> str:
     return slug
 
 
-def team_create(*, name: str, slug: str = "", bill_to_name: str = "", bill_to_address: str = "") -> Team:
-    """Create a team; its slug defaults to the slugified name. The bill-to name and address are
-    what its invoices are addressed to (the team's name when empty)."""
+def team_create(
+    *,
+    name: str,
+    slug: str = "",
+    bill_to_name: str = "",
+    bill_to_address: str = "",
+    monthly_budget: Decimal | None = None,
+    alert_webhook_url: str = "",
+    digest_opt_in: bool = False,
+    dispute_rate_threshold: Decimal | None = None,
+) -> Team:
+    """Create a team with its bill-to and alert settings; its slug defaults to the slugified name.
+    The bill-to name and address are what its invoices are addressed to (the team's name when empty)."""
     name = name.strip()
     if not name:
         raise ValidationError("A team needs a name.")
@@ -50,6 +60,10 @@ def team_create(*, name: str, slug: str = "", bill_to_name: str = "", bill_to_ad
         slug=_validated_slug(slug, source=name),
         bill_to_name=bill_to_name.strip(),
         bill_to_address=bill_to_address.strip(),
+        monthly_budget=monthly_budget,
+        alert_webhook_url=alert_webhook_url,
+        digest_opt_in=digest_opt_in,
+        dispute_rate_threshold=dispute_rate_threshold,
     )
     team.full_clean()
     team.save()

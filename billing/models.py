@@ -335,3 +335,7 @@ class InvoiceNumberSequence(models.Model):
 
     year = models.PositiveIntegerField(primary_key=True)
     last_number = models.PositiveIntegerField(default=0)
+
+
+# Alerts keep their models in their own package; imported here so Django registers them.
+from billing.alerts.models import Alert, AlertDelivery, AlertKind  # noqa: E402, F401

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import ApiKey, Membership, Team
 from billing import selectors
+from billing.alerts.budgets import budget_alerts_of_key
 from billing.charts import daily_points, daily_spend_chart
 from billing.comparison import generation_comparison
 from billing.invoicing.periods import period_bounds, period_next, period_parse, period_previous
@@ -217,6 +218,7 @@ def _key_page(
             api_key=api_key, start=month.start_time, end=month.end_time, state=state
         ),
         "state": state,
+        "budget_alerts": budget_alerts_of_key(api_key=api_key, month=month.first_day),
         "state_filters": list(selectors.GENERATION_STATE_FILTERS),
         "budget_form": budget_form if role == Membership.Role.ADMIN else None,
         **_month_navigation(month),

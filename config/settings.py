@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "billing",
     # The demo data, the gateway simulator and the commands `make run` uses; no models.
     "demo",
+    "operations",
 ]
 
 MIDDLEWARE = [
@@ -212,6 +213,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Security: production defaults follow `manage.py check --deploy`.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", not DEBUG)
+# Load balancers probe health over plain http inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
@@ -286,6 +289,21 @@ TALLY_RECONCILE_MAX_UNREADABLE_ATTEMPTS = envint("TALLY_RECONCILE_MAX_UNREADABLE
 # How long missing and unreadable generations keep being re-checked (or the gateway's retention).
 TALLY_RECHECK_HORIZON_DAYS = envint("TALLY_RECHECK_HORIZON_DAYS", 30)
 
+# Alerts (billing/alerts/): links in mails point at TALLY_BASE_URL; webhooks get a short timeout
+# and may post over plain http to loopback only when allowed (development and tests).
+TALLY_BASE_URL = env("TALLY_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+TALLY_WEBHOOK_ALLOW_LOOPBACK = envbool("TALLY_WEBHOOK_ALLOW_LOOPBACK", DEBUG)
+TALLY_WEBHOOK_TIMEOUT_SECONDS = envfloat("TALLY_WEBHOOK_TIMEOUT_SECONDS", 5.0)
+TALLY_DISPUTE_RATE_THRESHOLD = env("TALLY_DISPUTE_RATE_THRESHOLD") or "0.2"
+TALLY_DISPUTE_RATE_MIN_GENERATIONS = envint("TALLY_DISPUTE_RATE_MIN_GENERATIONS", 20)
+
+# Operations: /metrics answers a bearer token, or else only the listed client addresses;
+# /healthz wants beat to have run within this many seconds and workers to answer a ping in time.
+TALLY_METRICS_TOKEN = env("TALLY_METRICS_TOKEN", "")
+TALLY_METRICS_ALLOWED_ADDRESSES = envlist("TALLY_METRICS_ALLOWED_ADDRESSES", "127.0.0.1,::1")
+TALLY_HEALTH_BEAT_MAX_AGE_SECONDS = envint("TALLY_HEALTH_BEAT_MAX_AGE_SECONDS", 300)
+TALLY_HEALTH_CELERY_TIMEOUT_SECONDS = envfloat("TALLY_HEALTH_CELERY_TIMEOUT_SECONDS", 1.0)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.AccessTokenAuthentication",
@@ -324,13 +342,18 @@ TALLY_INVOICE_ISSUER_NAME = env("TALLY_INVOICE_ISSUER_NAME", "Tally")
 TALLY_INVOICE_ISSUER_ADDRESS = (env("TALLY_INVOICE_ISSUER_ADDRESS") or "").replace("\\n", "\n")
 TALLY_INVOICE_DUE_DAYS = envint("TALLY_INVOICE_DUE_DAYS", 30)
 
+# TALLY_LOG_JSON=1: one JSON object a line, with generation, gateway and api_key where known.
+TALLY_LOG_JSON = envbool("TALLY_LOG_JSON", False)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "operations.logs.JsonFormatter"},
+    },
     "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {"class": "logging.StreamHandler", "formatter": "json" if TALLY_LOG_JSON else "plain"},
         "mail_admins": {
             "level": "ERROR",
             "filters": ["require_debug_false"],

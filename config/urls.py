@@ -13,5 +13,6 @@ urlpatterns = [
     path("otlp/v1/traces", OtlpTracesView.as_view(), name="otlp-traces"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("operations.urls")),
     path("", RedirectView.as_view(url=reverse_lazy("spend:index"), permanent=False), name="home"),
 ]

@@ -25,6 +25,7 @@ from demo.calls import DATED, MODELS, PLANTED_SHARE, PLANTS_BY_KIND, SUBSTITUTES
 from demo.sources import demo_sources_seed
 from generations.gateways.exact_json import dumps_exact
 from generations.models import Generation
+from demo.alerts import demo_key_near_its_budget
 from generations.rollups import rollup_generations_added
 
 DEMO_PASSWORD = "tally-demo"
@@ -91,6 +92,7 @@ def demo_seed(
             "Generations that arrived from where they were recorded: "
             + ", ".join(f"{count} from {source}" for source, count in from_sources.items())
         )
+        demo_key_near_its_budget(api_keys=[key.api_key for key in keys], now=now)
     summary.simulator_file = demo_dir / "simulator.jsonl"
     summary.simulator_file.write_text("".join(dumps_exact(spec) + "\n" for spec in specs))
     summary.logins_file = demo_dir / "logins.txt"

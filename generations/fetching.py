@@ -18,11 +18,21 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Gateway
-from generations.gateways.base import LookupOutcome, LookupRequest
+from generations.gateways.base import (
+    BadPayload,
+    GatewayGenerationRecord,
+    LookupOutcome,
+    LookupRequest,
+    NotFound,
+    PaymentRequired,
+    RateLimited,
+    Unauthorised,
+)
 from generations.gateways.client import GatewayConnection, lookup_batch
 from generations.limits import limiter_for
 from generations.models import Generation, GenerationState
 from generations.services import generations_lease
+from operations import events
 
 
 def lease_seconds() -> int:
@@ -123,10 +133,34 @@ def lookups_run(*, gateway: Gateway, requests: list[LookupRequest]) -> list[Look
     connection = GatewayConnection.of(gateway)
     limiter = limiter_for(gateway, timeout_seconds=connection.timeout_seconds)
 
+    tally = events.Tally()
+
+    def observe(outcome: LookupOutcome, seconds: float) -> None:
+        tally.count(events.LOOKUPS, gateway=gateway.slug, outcome=lookup_outcome_label(outcome))
+        tally.observe(events.LOOKUP_SECONDS, seconds, gateway=gateway.slug)
+
     async def run() -> list[LookupOutcome]:
         try:
-            return await lookup_batch(connection, requests, limiter=limiter)
+            return await lookup_batch(connection, requests, limiter=limiter, observer=observe)
         finally:
             await limiter.aclose()
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    finally:
+        tally.flush()
+
+
+def lookup_outcome_label(outcome: LookupOutcome) -> str:
+    """How /metrics names a lookup's outcome: ok, 404, 429, 5xx (or no answer), unreadable, refused (401/402)."""
+    if isinstance(outcome, GatewayGenerationRecord):
+        return "ok"
+    if isinstance(outcome, NotFound):
+        return "404"
+    if isinstance(outcome, RateLimited):
+        return "429"
+    if isinstance(outcome, BadPayload):
+        return "unreadable"
+    if isinstance(outcome, Unauthorised | PaymentRequired):
+        return "refused"
+    return "5xx"

@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.db import connection
 
 from generations.models import SPEND_FIELDS, DailySpend, Generation, GenerationState
+from generations.signals import spend_changed_on_commit
 
 Bucket = tuple[int, date, str, int]  # api_key_id, day, model, team_id
 
@@ -106,6 +107,7 @@ def _apply(deltas: dict[Bucket, dict[str, int | Decimal]]) -> None:
     rows = [(bucket, values) for bucket, values in sorted(deltas.items()) if any(values.values())]
     if not rows:
         return
+    spend_changed_on_commit(bucket for bucket, _ in rows)
     table = DailySpend._meta.db_table
     columns = ("api_key_id", "day", "model", "team_id", *SPEND_FIELDS)
     row_placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"

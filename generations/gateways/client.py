@@ -9,8 +9,8 @@ escapes, whatever the gateway sends.
 """
 
 import asyncio
-import time
 import dataclasses
+import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, nullcontext
 from dataclasses import dataclass
@@ -31,6 +31,8 @@ from generations.gateways.redaction import redact_error
 from generations.gateways.registry import adapter_for
 
 Limiter = Callable[[], AbstractAsyncContextManager]
+# Told each lookup's outcome and how long it took (seconds), e.g. to count it for /metrics.
+OutcomeObserver = Callable[[LookupOutcome, float], None]
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ async def lookup_batch(
     requests: Sequence[LookupRequest],
     *,
     limiter: Limiter | None = None,
+    observer: OutcomeObserver | None = None,
 ) -> list[LookupOutcome]:
     """Look every request up concurrently; one outcome per request, in the same order."""
     adapter = adapter_for(connection.kind)
@@ -95,10 +98,14 @@ async def lookup_batch(
 
         async def bounded(request: LookupRequest) -> LookupOutcome:
             client = await slots.get()
+            started = time.monotonic()
             try:
-                return await _lookup_one(client, adapter, connection, request, limiter, window)
+                outcome = await _lookup_one(client, adapter, connection, request, limiter, window)
             finally:
                 slots.put_nowait(client)
+            if observer is not None:
+                observer(outcome, time.monotonic() - started)
+            return outcome
 
         return list(await asyncio.gather(*(bounded(request) for request in requests)))
 

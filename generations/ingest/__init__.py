@@ -20,12 +20,13 @@ from generations.ingest.validation import records_from_body, validate_records
 from generations.ingest.writing import insert_new, stored_content
 from generations.rollups import SpendFacts
 from generations.services import generations_recorded
+from operations import events
 
 __all__ = ["IngestRejected", "IngestResult", "RecordError", "generations_ingest", "records_from_body"]
 
 
 def generations_ingest(
-    *, records: list, team: Team | None = None, teams: Collection[Team] | None = None
+    *, records: list, team: Team | None = None, teams: Collection[Team] | None = None, source: str = "api"
 ) -> IngestResult:
     """Record generations for `team` (a token's team) or any of `teams` (a signed-in user's).
 
@@ -36,7 +37,11 @@ def generations_ingest(
     """
     allowed = [team] if team is not None else list(teams or [])
     now = timezone.now()
-    valid = validate_records(records, team_ids={allowed_team.pk for allowed_team in allowed}, now=now)
+    try:
+        valid = validate_records(records, team_ids={allowed_team.pk for allowed_team in allowed}, now=now)
+    except IngestRejected:
+        events.count(events.INGEST_REJECTIONS, source=source)
+        raise
     first_of_each = _first_of_each_identity(valid)
     with transaction.atomic():
         created = insert_new(sorted(first_of_each, key=lambda record: record.identity))
@@ -58,7 +63,16 @@ def generations_ingest(
             duplicates += 1
         else:
             conflicts[record.external_id] = None
+    _count_ingested(source=source, created=len(created), duplicates=duplicates, conflicts=len(conflicts))
     return IngestResult(created=len(created), duplicates=duplicates, conflicts=list(conflicts))
+
+
+def _count_ingested(*, source: str, created: int, duplicates: int, conflicts: int) -> None:
+    tally = events.Tally()
+    tally.count(events.INGEST_RECORDS, created, source=source, result="created")
+    tally.count(events.INGEST_RECORDS, duplicates, source=source, result="duplicate")
+    tally.count(events.INGEST_RECORDS, conflicts, source=source, result="conflict")
+    tally.flush()
 
 
 def _first_of_each_identity(records: list[ValidRecord]) -> list[ValidRecord]:

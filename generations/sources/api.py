@@ -93,7 +93,7 @@ class LiteLLMIngestView(SourceView):
             payloads = litellm.payloads_from_body(request_body(request))
             keys = self.team_keys(request)
             translated = [litellm.record_from_payload(payload, keys) for payload in payloads]
-            outcome = source_records_ingest(translated=translated, team=request.user.team)
+            outcome = source_records_ingest(translated=translated, team=request.user.team, source="litellm")
         except NotTheFormat as error:
             raise exceptions.ParseError(str(error)) from None
         except TooManyPayloads as error:
@@ -122,7 +122,7 @@ class OtlpTracesView(SourceView):
             body = request_body(request)
             spans = otlp.spans_from_protobuf(body) if as_protobuf else otlp.spans_from_json(body)
             translated = otlp.records_from_spans(spans, self.team_keys(request))
-            outcome = source_records_ingest(translated=translated, team=request.user.team)
+            outcome = source_records_ingest(translated=translated, team=request.user.team, source="otlp")
         except NotTheFormat as error:
             return _status_response(400, str(error), as_protobuf=as_protobuf)
         except (TooManyPayloads, RequestTooLarge) as error:

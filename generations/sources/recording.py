@@ -51,7 +51,7 @@ class SourceOutcome:
         return "; ".join(f"{reason} ({count})" for reason, count in self.skipped.most_common(MAX_REASONS_LISTED))
 
 
-def source_records_ingest(*, translated: list[dict | Skip], team: Team) -> SourceOutcome:
+def source_records_ingest(*, translated: list[dict | Skip], team: Team, source: str = "api") -> SourceOutcome:
     """Record the translated records of one request for `team`, counting the Skips.
 
     A record that ingest rejects (a negative cost, a revoked key, an id too long...) is skipped
@@ -67,7 +67,7 @@ def source_records_ingest(*, translated: list[dict | Skip], team: Team) -> Sourc
             records.append(item)
     while records:
         try:
-            result = generations_ingest(records=records, team=team)
+            result = generations_ingest(records=records, team=team, source=source)
         except IngestRejected as rejected:
             whole_request = [error for error in rejected.errors if error.index is None]
             if whole_request:  # nothing a source translates should cause it; refuse rather than guess

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 import pytest
 from django.core.management.base import CommandError
 
@@ -43,3 +45,34 @@ def test_it_takes_who_the_invoices_are_addressed_to(run_command) -> None:
 
     team = Team.objects.get()
     assert (team.bill_to_name, team.bill_to_address) == ("Applied Research Ltd", "1 Dock St\nLeith")
+def test_it_takes_the_alert_settings_with_the_webhook_from_the_environment(run_command, monkeypatch) -> None:
+    monkeypatch.setenv("TEAM_WEBHOOK", "https://hooks.slack.com/services/T0/B0/secret")
+
+    run_command(
+        "add_team", "Lab", "--budget", "2000.50", "--webhook-url-env", "TEAM_WEBHOOK", "--digest",
+        "--dispute-rate-threshold", "0.25",
+    )  # fmt: skip
+
+    team = Team.objects.get()
+    assert team.monthly_budget == Decimal("2000.50")
+    assert team.alert_webhook_url == "https://hooks.slack.com/services/T0/B0/secret"
+    assert team.digest_opt_in is True
+    assert team.dispute_rate_threshold == Decimal("0.25")
+
+
+@pytest.mark.parametrize(
+    ("webhook", "arguments", "message"),
+    [
+        ("http://hooks.example.com/x", [], "https"),
+        ("https://169.254.169.254/latest", [], "public"),
+        ("https://hooks.example.com/x", ["--dispute-rate-threshold", "1.5"], "dispute_rate_threshold"),
+        ("https://hooks.example.com/x", ["--budget", "-1"], "monthly_budget"),
+    ],
+)
+def test_it_refuses_bad_alert_settings_and_creates_nothing(run_command, monkeypatch, settings, webhook, arguments, message):
+    settings.TALLY_WEBHOOK_ALLOW_LOOPBACK = False
+    monkeypatch.setenv("TEAM_WEBHOOK", webhook)
+    with pytest.raises(CommandError, match=message):
+        run_command("add_team", "Lab", "--webhook-url-env", "TEAM_WEBHOOK", *arguments)
+
+    assert not Team.objects.exists()

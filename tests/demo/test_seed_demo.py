@@ -103,6 +103,18 @@ def test_it_refuses_to_seed_twice_unless_asked_to_skip(demo):
     assert Decimal(0) < Generation.objects.aggregate(total=Sum("cost"))["total"]
 
 
+def test_one_key_is_past_80_percent_of_its_budget_with_its_alert_raised(demo):
+    from billing.alerts.models import Alert
+
+    alert = Alert.objects.get(kind="key_budget", threshold=80)
+    key = alert.api_key
+    month_spend = DailySpend.objects.filter(api_key=key, day__gte=alert.created_at.date().replace(day=1)).aggregate(
+        total=Sum("recorded_cost")
+    )["total"]
+    assert month_spend / key.monthly_budget >= Decimal("0.8")
+    assert set(alert.deliveries.values_list("channel", flat=True)) == {"email"}
+
+
 def test_some_generations_arrive_through_litellm_broadcast_and_opentelemetry(demo):
     from_sources = Generation.objects.filter(external_id__contains="-src")
     assert from_sources.count() == FROM_SOURCES

@@ -46,6 +46,7 @@ from generations.fetching import Claim, generations_of_claim, lookup_requests_fo
 from generations.gateways.base import GatewayError, GatewayGenerationRecord, LookupOutcome
 from generations.models import Generation
 from generations.services import generations_expedite
+from operations.logs import log_context
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +131,9 @@ def _decide_safely(*, generation: Generation, outcome: LookupOutcome, prices: Pr
         return generation_decide(generation=generation, outcome=outcome, prices=prices, now=now)
     except Exception:
         # One generation the rules cannot read must not sink the batch.
-        logger.exception("Could not apply the lookup of generation %s; retrying later.", generation.pk)
+        logger.exception(
+            "Could not apply the lookup of generation %s; retrying later.", generation.pk, extra=log_context(generation)
+        )
         return Retry(when=retry_backoff(generation, now=now))
 
 
@@ -138,7 +141,7 @@ def generation_decide(*, generation: Generation, outcome: LookupOutcome, prices:
     """What one lookup outcome means for a generation (billing/reconciliation/rules.py `decide`).
     Writes nothing: pauses and pins are intents in the decision, carried out by the writer."""
     if isinstance(outcome, GatewayError):
-        logger.info("Lookup of %s: %s", generation, outcome)
+        logger.info("Lookup of %s: %s", generation, outcome, extra=log_context(generation))
     record_prices = prices.prices_for(generation, outcome) if isinstance(outcome, GatewayGenerationRecord) else Prices()
     return rules.decide(
         ours=OurGeneration.of(generation),

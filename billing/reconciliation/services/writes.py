@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ApiKey, Gateway
+from billing.alerts.pauses import api_key_paused_alert, gateway_paused_alert
 from billing.discrepancies import discrepancy_change_status
 from billing.models import OPEN_STATUSES, Discrepancy, DiscrepancyEvent, DiscrepancyStatus
 from billing.reconciliation.facts import (
@@ -152,7 +153,10 @@ def gateway_pause(*, gateway: Gateway, reason: str, now: datetime) -> bool:
     paused = Gateway.objects.filter(pk=gateway.pk, paused_at__isnull=True).update(paused_at=now, pause_reason=reason[:500])
     if paused:
         gateway.paused_at, gateway.pause_reason = now, reason[:500]
-        _tell_admins(f"Gateway {gateway.slug} paused", f"Lookups on gateway {gateway.slug} are paused: {reason}")
+        _tell_admins(
+            f"Gateway {gateway.slug} paused", f"Lookups on gateway {gateway.slug} are paused: {reason}", {"gateway": gateway.slug}
+        )
+        gateway_paused_alert(gateway=gateway)
     return bool(paused)
 
 
@@ -161,12 +165,15 @@ def api_key_pause(*, api_key: ApiKey, reason: str, now: datetime) -> bool:
     paused = ApiKey.objects.filter(pk=api_key.pk, paused_at__isnull=True).update(paused_at=now, pause_reason=reason[:500])
     if paused:
         api_key.paused_at, api_key.pause_reason = now, reason[:500]
-        _tell_admins(f"Key {api_key.slug} paused", f"Lookups with key {api_key.slug} are paused: {reason}")
+        _tell_admins(
+            f"Key {api_key.slug} paused", f"Lookups with key {api_key.slug} are paused: {reason}", {"api_key": api_key.slug}
+        )
+        api_key_paused_alert(api_key=api_key)
     return bool(paused)
 
 
-def _tell_admins(subject: str, message: str) -> None:
-    logger.error("%s. Clear the pause in the admin once it is fixed.", message)
+def _tell_admins(subject: str, message: str, context: dict[str, str]) -> None:
+    logger.error("%s. Clear the pause in the admin once it is fixed.", message, extra=context)
     mail_admins(subject, message + "\n\nClear the pause in the admin once it is fixed.", fail_silently=True)
 
 
