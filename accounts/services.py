@@ -57,6 +57,7 @@ def gateway_create(
     base_url: str,
     name: str = "",
     lookup_secret: str = "",
+    management_secret: str = "",
     grace_seconds: int | None = None,
     retention_days: int | None = None,
     concurrency: int | None = None,
@@ -64,9 +65,15 @@ def gateway_create(
     discount: Decimal | None = None,
 ) -> Gateway:
     """Create a gateway connection. Unset numbers take the model's defaults, except retention,
-    which defaults to what the gateway kind documents (7 days for KushRouter)."""
+    which defaults to what the gateway kind documents (7 days for KushRouter). A management key
+    (for coverage checks) is only accepted on OpenRouter gateways, the only kind that documents
+    per-key activity."""
     if kind not in Gateway.Kind.values:
         raise ValidationError(f"Unknown gateway kind {kind!r}: choose one of {', '.join(Gateway.Kind.values)}.")
+    if management_secret and kind != Gateway.Kind.OPENROUTER:
+        raise ValidationError(
+            f"A management key is only used on openrouter gateways; {kind} documents no activity endpoint."
+        )
     gateway = Gateway(slug=slug, kind=kind, base_url=base_url.rstrip("/"), name=name or slug)
     gateway.retention_days = retention_days if retention_days is not None else DEFAULT_RETENTION_DAYS.get(kind)
     given = {
@@ -79,6 +86,7 @@ def gateway_create(
         if value is not None:
             setattr(gateway, field, value)
     gateway.set_lookup_secret(lookup_secret)
+    gateway.set_management_secret(management_secret.strip())
     gateway.full_clean()
     gateway.save()
     return gateway

@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from generations.gateways.exact_json import dumps_exact, loads_exact
+from generations.simulator.activity import account_routes
 from generations.simulator.answers import (
     FAULTS,
     JSON,
@@ -142,6 +143,7 @@ def create_app(state: SimulatorState | None = None) -> Starlette:
         Route("/_sim/config", configure, methods=["POST"]),
         Route("/_sim/stats", stats, methods=["GET"]),
         Route("/_sim/reset", reset, methods=["POST"]),
+        *account_routes(state),
     ]
     app = Starlette(routes=routes)
     app.state.simulator = state
