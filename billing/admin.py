@@ -381,11 +381,11 @@ class DiscrepancyAdmin(admin.ModelAdmin):
         "kind",
         "severity",
         "status",
-        ("generation__gateway", admin.RelatedOnlyFieldListFilter),
-        ("generation__team", admin.RelatedOnlyFieldListFilter),
+        ("api_key__gateway", admin.RelatedOnlyFieldListFilter),
+        ("team", admin.RelatedOnlyFieldListFilter),
         GenerationPeriodFilter,
     )
-    list_select_related = ("generation__gateway", "generation__team", "generation__api_key")
+    list_select_related = ("generation", "api_key__gateway", "team")
     search_fields = ("=generation__external_id",)
     search_help_text = "Exact generation id, as the gateway gave it."
     paginator = BoundedCountPaginator
@@ -396,6 +396,8 @@ class DiscrepancyAdmin(admin.ModelAdmin):
     actions = ["acknowledge", "resolve", "write_off", "recheck"]
     fields = (
         "generation_link",
+        "day",
+        "model",
         "kind",
         "severity",
         "expected",
@@ -427,26 +429,30 @@ class DiscrepancyAdmin(admin.ModelAdmin):
         generations = exact_id_search(Generation.objects.all(), search_term).values("pk")
         return queryset.filter(generation__in=generations), False
 
-    @admin.display(description="Generation", ordering="generation__external_id")
+    @admin.display(description="Generation or day", ordering="generation__external_id")
     def generation_id_display(self, discrepancy: Discrepancy) -> str:
+        if discrepancy.generation_id is None:
+            return f"{discrepancy.day} · {discrepancy.model}"
         return discrepancy.generation.external_id
 
     @admin.display(description="Generation")
     def generation_link(self, discrepancy: Discrepancy) -> str:
+        if discrepancy.generation_id is None:
+            return "None: a finding on the key's day (coverage check)"
         url = reverse("admin:generations_generation_change", args=[discrepancy.generation_id])
         return format_html('<a href="{}">{}</a>', url, discrepancy.generation)
 
     @admin.display(description="Gateway")
     def gateway(self, discrepancy: Discrepancy):
-        return discrepancy.generation.gateway
+        return discrepancy.api_key.gateway
 
     @admin.display(description="Team")
     def team(self, discrepancy: Discrepancy):
-        return discrepancy.generation.team
+        return discrepancy.team
 
     @admin.display(description="Key")
     def api_key(self, discrepancy: Discrepancy):
-        return discrepancy.generation.api_key.name
+        return discrepancy.api_key.name
 
     @admin.display(description="Severity", ordering="severity")
     def severity_badge(self, discrepancy: Discrepancy) -> str:
@@ -539,3 +545,6 @@ class ModelPriceAdmin(admin.ModelAdmin):
     list_filter = ("gateway",)
     search_fields = ("model",)
     list_select_related = ("gateway",)
+
+# Coverage results have their own admin module, beside the coverage code.
+from billing.coverage import admin as coverage_admin  # noqa: E402, F401

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from billing.coverage.selectors import coverage_overview
 from billing.invoicing.exports import invoice_lines, invoice_pdf, invoice_title, invoices_csv
 from billing.models import Invoice
 from billing.selectors_overview import gateways_overview, open_discrepancies_by_kind
@@ -21,6 +22,7 @@ def reconciliation_overview(request: HttpRequest) -> TemplateResponse:
         "now": now,
         "gateways": gateways_overview(now=now),
         "open_by_kind": open_discrepancies_by_kind(),
+        "coverage": coverage_overview(now=now),
     }
     return TemplateResponse(request, "admin/billing/overview.html", context)
 

@@ -210,10 +210,16 @@ class KeySpendView(generics.GenericAPIView):
 
 
 class DiscrepancySerializer(FindingSerializer):
-    generation = serializers.CharField(source="generation.external_id", help_text="The gateway's generation id.")
-    gateway = serializers.CharField(source="generation.gateway.slug")
-    api_key = serializers.CharField(source="generation.api_key.slug")
-    team = serializers.CharField(source="generation.team.slug")
+    generation = serializers.CharField(
+        source="generation.external_id",
+        allow_null=True,
+        help_text="The gateway's generation id; null on key-day (coverage) findings.",
+    )
+    gateway = serializers.CharField(source="api_key.gateway.slug")
+    api_key = serializers.CharField(source="api_key.slug")
+    team = serializers.CharField(source="team.slug")
+    day = serializers.DateField(allow_null=True, help_text="Key-day findings: the UTC day checked; else null.")
+    model = serializers.CharField(help_text="Key-day findings: the model compared; else empty.")
     kind = serializers.ChoiceField(choices=DiscrepancyKind.choices)
     severity = serializers.ChoiceField(choices=Severity.choices)
     status = serializers.ChoiceField(choices=DiscrepancyStatus.choices)
@@ -226,9 +232,7 @@ class DiscrepancyStatusSerializer(serializers.Serializer):
 
 
 def visible_discrepancies(user) -> QuerySet[Discrepancy]:
-    queryset = Discrepancy.objects.select_related(
-        "generation__gateway", "generation__api_key", "generation__team", "status_changed_by"
-    )
+    queryset = Discrepancy.objects.select_related("generation", "api_key__gateway", "team", "status_changed_by")
     return restrict_to_visible_teams(queryset, user, team_id_field="team_id")
 
 
@@ -243,13 +247,14 @@ class DiscrepancyListView(generics.ListAPIView):
         return filtered(
             visible_discrepancies(request.user),
             {
-                "generation__gateway__slug": text_param(request, "gateway"),
+                "api_key__gateway__slug": text_param(request, "gateway"),
                 "generation__external_id": text_param(request, "generation"),
                 "api_key__slug": text_param(request, "api_key"),
                 "team__slug": text_param(request, "team"),
                 "kind": choice_param(request, "kind", DiscrepancyKind.values),
                 "severity": choice_param(request, "severity", Severity.values),
                 "status": choice_param(request, "status", DiscrepancyStatus.values),
+                "day": date_param(request, "day"),
             },
         )
 
@@ -263,6 +268,7 @@ class DiscrepancyListView(generics.ListAPIView):
             OpenApiParameter("kind", str, enum=DiscrepancyKind.values),
             OpenApiParameter("severity", str, enum=Severity.values),
             OpenApiParameter("status", str, enum=DiscrepancyStatus.values),
+            OpenApiParameter("day", date, description="Key-day findings of this UTC day (YYYY-MM-DD)."),
         ],
         responses={200: DiscrepancySerializer(many=True), **error_responses(400, 401, 403)},
     )

@@ -1,6 +1,6 @@
 """Reads of spend, from the daily roll-ups (never from raw generations)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -8,6 +8,7 @@ from django.db.models import Count, Prefetch, Q, Sum
 from django.db.models.functions import Coalesce
 
 from accounts.models import ApiKey, Team
+from billing.coverage.selectors import open_unrecorded_spend, open_unrecorded_spend_by_key
 from billing.models import OPEN_STATUSES, Discrepancy, Severity
 from generations.models import DailySpend, Generation
 
@@ -51,6 +52,9 @@ class SpendRow:
     disputed: int
     missing: int
     expired: int
+    # Open unrecorded_spend findings over the same range: what the gateway billed that no record
+    # explains. Not part of `amount` (nothing can be billed without records), but unverified.
+    unrecorded_spend: Decimal = ZERO
 
     @property
     def tokens(self) -> int:
@@ -62,10 +66,12 @@ class SpendRow:
 
     @property
     def verified_share(self) -> Decimal | None:
-        """Share of the amount that is verified, 0..1; None when there is nothing to verify."""
-        if not self.amount:
+        """Share of the amount that is verified, 0..1, counting unrecorded spend as unverified;
+        None when there is nothing to verify."""
+        total = self.amount + self.unrecorded_spend
+        if not total:
             return None if not self.generations else Decimal(self.verified) / Decimal(self.generations)
-        return self.verified_charged_cost / self.amount
+        return self.verified_charged_cost / total
 
 
 def _rows(queryset, group_field: str | None) -> list[SpendRow]:
@@ -86,7 +92,8 @@ def _key_range(api_key: ApiKey, start: date, end: date):
 
 
 def key_spend_total(*, api_key: ApiKey, start: date, end: date) -> SpendRow:
-    return _rows(_key_range(api_key, start, end), None)[0]
+    row = _rows(_key_range(api_key, start, end), None)[0]
+    return replace(row, unrecorded_spend=open_unrecorded_spend(api_key=api_key, start=start, end=end))
 
 
 def key_spend_by_day(*, api_key: ApiKey, start: date, end: date) -> list[SpendRow]:
@@ -100,7 +107,11 @@ def key_spend_by_model(*, api_key: ApiKey, start: date, end: date) -> list[Spend
 def team_spend_by_key(*, team: Team, start: date, end: date) -> dict[int, SpendRow]:
     """Spend per key id of a team over the range."""
     queryset = DailySpend.objects.filter(team=team, day__gte=start, day__lt=end)
-    return {row.key: row for row in _rows(queryset, "api_key_id")}
+    unrecorded = open_unrecorded_spend_by_key(team=team, start=start, end=end)
+    rows = {row.key: replace(row, unrecorded_spend=unrecorded.get(row.key, ZERO)) for row in _rows(queryset, "api_key_id")}
+    for api_key_id, amount in unrecorded.items():
+        rows.setdefault(api_key_id, replace(empty_spend_row(api_key_id), unrecorded_spend=amount))
+    return rows
 
 
 def open_discrepancy_counts_by_key(*, team: Team) -> dict[int, int]:
@@ -115,7 +126,8 @@ def open_discrepancy_counts_by_key(*, team: Team) -> dict[int, int]:
 
 def team_spend_total(*, team: Team, start: date, end: date) -> SpendRow:
     """All of a team's spend over the range, in one row."""
-    return _rows(DailySpend.objects.filter(team=team, day__gte=start, day__lt=end), None)[0]
+    row = _rows(DailySpend.objects.filter(team=team, day__gte=start, day__lt=end), None)[0]
+    return replace(row, unrecorded_spend=open_unrecorded_spend(team=team, start=start, end=end))
 
 
 def key_recent_generations(*, api_key: ApiKey, start: datetime, end: datetime, limit: int = 50) -> list[Generation]:

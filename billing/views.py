@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import ApiKey, Membership, Team
 from billing import selectors
 from billing.charts import daily_points, daily_spend_chart
+from billing.coverage.selectors import key_coverage_by_day
 from billing.models import Discrepancy, Severity
 from billing.spend_exports import spend_export_response
 from generations.models import GatewayRecord, Generation
@@ -178,10 +179,12 @@ class BudgetForm(forms.Form):
 def key_spend(request: HttpRequest, key_slug: str, month: Month) -> HttpResponse:
     api_key = _visible_key(request, key_slug)
     role = _role(request, api_key.team)
+    coverage = key_coverage_by_day(api_key=api_key, start=month.first_day, end=month.end, now=timezone.now())
     points = daily_points(
         rows=selectors.key_spend_by_day(api_key=api_key, start=month.first_day, end=month.end),
         start=month.first_day,
         end=month.end,
+        coverage=coverage,
     )
     total = selectors.key_spend_total(api_key=api_key, start=month.first_day, end=month.end)
     context = {
@@ -193,6 +196,7 @@ def key_spend(request: HttpRequest, key_slug: str, month: Month) -> HttpResponse
             open_discrepancies=selectors.open_discrepancy_counts_by_key(team=api_key.team).get(api_key.id, 0),
         ),
         "points": points,
+        "coverage_days": list(coverage.values()),
         "chart": daily_spend_chart(points=points, chart_id="daily-spend", title=f"Spend per day, {month.title}"),
         "by_model": selectors.key_spend_by_model(api_key=api_key, start=month.first_day, end=month.end),
         "recent": selectors.key_recent_generations(api_key=api_key, start=month.start_time, end=month.end_time),
