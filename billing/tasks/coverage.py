@@ -1,22 +1,24 @@
 """Celery tasks for coverage checks. Thin: ids in, one service call; rate limits and transient
-gateway failures are retried with exponential backoff (Retry-After honoured)."""
+gateway failures are retried with exponential backoff (Retry-After honoured), on the same
+settings as lookups (TALLY_RECONCILE_BACKOFF_BASE_SECONDS and _CAP_SECONDS)."""
 
 from datetime import date
 
 from celery import shared_task
+from django.conf import settings
 
 from accounts.models import Gateway
 from billing.coverage.services import CoverageNotCheckable, coverage_check_day, coverage_gateways, days_to_check
 from generations.gateways.base import RateLimited, TransientFailure
 
 MAX_RETRIES = 8
-FIRST_RETRY_SECONDS = 30
-LONGEST_RETRY_SECONDS = 3600
 
 
 def retry_delay(*, retries: int, retry_after: float | None) -> float:
-    """Seconds before the next try: doubling from FIRST_RETRY_SECONDS, at least what the gateway asked."""
-    backoff = min(FIRST_RETRY_SECONDS * 2**retries, LONGEST_RETRY_SECONDS)
+    """Seconds before the next try: doubling from the backoff base up to its cap, and at least
+    what the gateway asked for (Retry-After)."""
+    base = settings.TALLY_RECONCILE_BACKOFF_BASE_SECONDS
+    backoff = min(base * 2**retries, settings.TALLY_RECONCILE_BACKOFF_CAP_SECONDS)
     return max(backoff, retry_after or 0)
 
 

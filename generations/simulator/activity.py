@@ -155,6 +155,15 @@ def key_list(state: SimulatorState) -> list[dict]:
 def account_routes(state: SimulatorState, prefix: str = "/openrouter") -> list[Route]:
     """The two endpoints, mounted under the simulator's OpenRouter prefix."""
 
+    def counted(endpoint):
+        async def answer(request: Request) -> Response:
+            response = await endpoint(request)
+            state.stats.statuses[str(response.status_code)] += 1
+            state.stats.by_protocol["openrouter-account"][str(response.status_code)] += 1
+            return response
+
+        return answer
+
     async def activity(request: Request) -> Response:
         refused = await _refusal(state, request, ACTIVITY_SCRIPT)
         if refused is not None:
@@ -186,6 +195,6 @@ def account_routes(state: SimulatorState, prefix: str = "/openrouter") -> list[R
         return _json({"data": listed[max(offset, 0) : max(offset, 0) + page_size]})
 
     return [
-        Route(f"{prefix}/api/v1/activity", activity, methods=["GET"]),
-        Route(f"{prefix}/api/v1/keys", keys, methods=["GET"]),
+        Route(f"{prefix}/api/v1/activity", counted(activity), methods=["GET"]),
+        Route(f"{prefix}/api/v1/keys", counted(keys), methods=["GET"]),
     ]
