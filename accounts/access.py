@@ -11,7 +11,7 @@ One place for the rule, used by the API (and by pages that want it):
 from django.db.models import QuerySet
 
 from accounts.authentication import TokenUser
-from accounts.models import Membership, Team
+from accounts.models import Membership
 
 FINANCE_GROUP = "Finance"
 INGEST_ROLES = (Membership.Role.MEMBER, Membership.Role.ADMIN)
@@ -56,6 +56,3 @@ def restrict_to_visible_teams(queryset: QuerySet, user, *, team_id_field: str = 
         return queryset
     return queryset.filter(**{f"{team_id_field}__in": team_ids})
 
-
-def visible_teams(user) -> QuerySet[Team]:
-    return restrict_to_visible_teams(Team.objects.all(), user, team_id_field="pk")

@@ -73,7 +73,7 @@ def _failures_key(request) -> str:
 
 
 def refuse_if_locked_out(request) -> None:
-    allowed = getattr(settings, "TALLY_TOKEN_FAILURES_ALLOWED", 20)
+    allowed = settings.TALLY_TOKEN_FAILURES_ALLOWED
     if cache.get(_failures_key(request), 0) >= allowed:
         raise exceptions.Throttled(
             wait=TOKEN_FAILURE_WINDOW_SECONDS, detail="Too many invalid access tokens from this address."

@@ -14,9 +14,7 @@ from accounts.secrets import (
     hash_access_token,
     new_access_token,
 )
-
-MONEY_DIGITS = 24
-MONEY_PLACES = 12
+from lib.constants import MONEY_DIGITS, MONEY_PLACES
 
 
 class Team(models.Model):

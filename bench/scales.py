@@ -23,6 +23,10 @@ class Scale:
     reconcile_latency_ms: int
     reconcile_concurrency: int
     worker_processes: int
+    # The peers (bench/peers.py): lookups each makes at the gateway's concurrency, and the floor
+    # client's lookups at all gateways' concurrency together, whose rate is the measured limit.
+    peer_lookups: int
+    floor_limit_lookups: int
     # Memory is compared between the first and the last this-many generations reconciled.
     memory_window: int
     repeats: int  # timed repetitions of the period close and its limit; the best one counts
@@ -48,6 +52,8 @@ SMALL = Scale(
     reconcile_latency_ms=20,
     reconcile_concurrency=64,
     worker_processes=3,
+    peer_lookups=300,
+    floor_limit_lookups=2_000,
     memory_window=250,
     repeats=2,
 )
@@ -68,6 +74,8 @@ FULL = Scale(
     reconcile_latency_ms=100,
     reconcile_concurrency=64,
     worker_processes=3,
+    peer_lookups=2_000,
+    floor_limit_lookups=20_000,
     memory_window=5_000,
     repeats=2,
 )

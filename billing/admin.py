@@ -18,10 +18,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from billing import admin_views
-from billing.discrepancies import DiscrepancyTransitionError, discrepancy_change_status, discrepancy_request_recheck
+from billing.discrepancies import discrepancy_change_status, discrepancy_request_recheck
 from billing.invoicing.drafting import InvoiceStateError, invoice_redraft
 from billing.invoicing.exports import invoice_title, invoices_csv, percent_display
-from billing.invoicing.finalizing import OVERRIDE_PERMISSION, invoice_finalize
+from billing.invoicing.finalizing import invoice_finalize
 from billing.invoicing.periods import period_bounds, period_of, period_previous
 from billing.invoicing.voiding import invoice_void
 from billing.models import (
@@ -35,6 +35,7 @@ from billing.models import (
 )
 from generations.admin import BoundedCountPaginator, exact_id_search
 from generations.models import Generation
+from lib.errors import DomainError, admin_refusal
 
 # Finance tables are wide; the page needs the room more than a second menu.
 admin.site.enable_nav_sidebar = False
@@ -96,8 +97,8 @@ def confirm_with_form(
             try:
                 apply(obj, form.cleaned_data)
                 done += 1
-            except (InvoiceStateError, DiscrepancyTransitionError, PermissionError) as error:
-                modeladmin.message_user(request, f"{obj}: {error}", messages.ERROR)
+            except DomainError as error:
+                admin_refusal(modeladmin, request, error, about=obj)
         if done:
             modeladmin.message_user(request, f"{title}: {done} done.", messages.SUCCESS)
         return None
@@ -304,8 +305,6 @@ class InvoiceAdmin(admin.ModelAdmin):
     def finalize(self, request, queryset):
         def apply(invoice: Invoice, data: dict) -> None:
             reason = data["reason"] if data.get("override") else ""
-            if reason and not request.user.has_perm(OVERRIDE_PERMISSION):
-                raise PermissionError("You may not override settlement.")
             invoice_finalize(invoice=invoice, by=request.user, override_reason=reason)
 
         return confirm_with_form(
@@ -330,7 +329,7 @@ class InvoiceAdmin(admin.ModelAdmin):
             try:
                 invoice_redraft(invoice=invoice)
             except InvoiceStateError as error:
-                self.message_user(request, str(error), messages.WARNING)
+                admin_refusal(self, request, error)
 
     @admin.action(description="Export the selected invoices' lines as CSV", permissions=["view"])
     def export_csv(self, request, queryset):

@@ -6,6 +6,7 @@ from django.utils import timezone
 from billing.models import Discrepancy, DiscrepancyEvent, DiscrepancyStatus
 from generations.models import Generation, GenerationState
 from generations.rollups import SpendFacts, rollup_generations_changed
+from lib.errors import DomainError
 
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     DiscrepancyStatus.OPEN: {DiscrepancyStatus.ACKNOWLEDGED, DiscrepancyStatus.RESOLVED, DiscrepancyStatus.WRITTEN_OFF},
@@ -15,8 +16,8 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
 }
 
 
-class DiscrepancyTransitionError(ValueError):
-    pass
+class DiscrepancyTransitionError(DomainError):
+    """A status change the workflow does not allow, or one without a reason."""
 
 
 def discrepancy_change_status(*, discrepancy: Discrepancy, to_status: str, by, reason: str) -> Discrepancy:

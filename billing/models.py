@@ -9,14 +9,7 @@ from django.utils import timezone
 
 from accounts.models import ApiKey, Gateway, Team
 from generations.models import Generation, money_field
-
-PER_MILLION = Decimal(1_000_000)
-
-
-class ModelPriceQuerySet(models.QuerySet):
-    def in_force(self, *, gateway: Gateway, model: str, on) -> "ModelPrice | None":
-        """The price of a model on a gateway on a given date: the latest valid_from not after it."""
-        return self.filter(gateway=gateway, model=model, valid_from__lte=on).order_by("-valid_from").first()
+from lib.errors import DomainError
 
 
 class ModelPrice(models.Model):
@@ -29,8 +22,6 @@ class ModelPrice(models.Model):
     cache_read = money_field(null=True, blank=True)
     cache_write = money_field(null=True, blank=True)
     valid_from = models.DateField()
-
-    objects = ModelPriceQuerySet.as_manager()
 
     class Meta:
         ordering = ["gateway", "model", "-valid_from"]
@@ -82,28 +73,6 @@ SETTLED_STATUSES = (DiscrepancyStatus.RESOLVED, DiscrepancyStatus.WRITTEN_OFF)
 OPEN_STATUSES = (DiscrepancyStatus.OPEN, DiscrepancyStatus.ACKNOWLEDGED)
 
 
-class DiscrepancyQuerySet(models.QuerySet):
-    def bulk_create(self, objs, *args, **kwargs):
-        objs = list(objs)
-        _copy_owner_from_generations(objs)
-        return super().bulk_create(objs, *args, **kwargs)
-
-
-def _copy_owner_from_generations(discrepancies: list["Discrepancy"]) -> None:
-    """Fill each discrepancy's key and team from its generation (one query for all of them)."""
-    missing = [d for d in discrepancies if (d.api_key_id is None or d.team_id is None) and d.generation_id]
-    if not missing:
-        return
-    owners = dict(
-        (pk, (api_key_id, team_id))
-        for pk, api_key_id, team_id in Generation.objects.filter(
-            pk__in={d.generation_id for d in missing}
-        ).values_list("pk", "api_key_id", "team_id")
-    )
-    for discrepancy in missing:
-        discrepancy.api_key_id, discrepancy.team_id = owners[discrepancy.generation_id]
-
-
 class Discrepancy(models.Model):
     """One finding on one generation, or on one key's UTC day and model (coverage findings, which
     have no generation). At most one per (generation, kind) or (key, day, model, kind): a re-run
@@ -113,8 +82,8 @@ class Discrepancy(models.Model):
         Generation, null=True, blank=True, on_delete=models.CASCADE, related_name="discrepancies"
     )
     # The generation's key and team, kept here so per-team and per-key counts of open findings
-    # never join the generations table. Filled from the generation on save and bulk_create;
-    # given directly for key-day findings.
+    # never join the generations table. Filled from the generation on save; bulk_create callers
+    # pass them (they have the generation at hand); given directly for key-day findings.
     api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+", db_index=False)
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False)
     kind = models.CharField(max_length=32, choices=DiscrepancyKind.choices)
@@ -158,8 +127,6 @@ class Discrepancy(models.Model):
             models.Index(fields=["team", "status", "api_key"], name="discrepancy_team_status_key"),
         ]
 
-    objects = DiscrepancyQuerySet.as_manager()
-
     def __str__(self) -> str:
         if self.generation_id is None:
             return f"{self.kind} on key {self.api_key_id}, {self.day} {self.model}"
@@ -200,7 +167,7 @@ FROZEN_INVOICE_STATUSES = (InvoiceStatus.FINALIZED, InvoiceStatus.VOID)
 VOIDING_FIELDS = ("status", "voided_at", "voided_by", "void_reason")
 
 
-class InvoiceFrozenError(Exception):
+class InvoiceFrozenError(DomainError):
     """A finalized or void invoice, or one of its lines, was about to change."""
 
 

@@ -15,8 +15,10 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 
-from accounts.models import MONEY_DIGITS, MONEY_PLACES, Gateway
+from accounts.models import Gateway
 from billing.models import ModelPrice
+from lib.constants import MONEY_DIGITS, MONEY_PLACES
+from lib.errors import DomainError
 
 PRICE_COLUMNS = ("gateway", "model", "prompt", "completion", "cache_read", "cache_write", "valid_from")
 PRICE_FIELDS = ("prompt", "completion", "cache_read", "cache_write")
@@ -25,7 +27,7 @@ MAX_INTEGER_DIGITS = MONEY_DIGITS - MONEY_PLACES
 MODEL_NAME_LENGTH = ModelPrice._meta.get_field("model").max_length
 
 
-class PriceImportError(ValueError):
+class PriceImportError(DomainError):
     """A problem with one line of a price file; nothing from the file was imported."""
 
     def __init__(self, line: int, message: str) -> None:

@@ -10,26 +10,10 @@ from django.db.models.functions import Coalesce
 from accounts.models import ApiKey, Team
 from billing.coverage.selectors import open_unrecorded_spend, open_unrecorded_spend_by_key
 from billing.models import OPEN_STATUSES, Discrepancy, Severity
-from generations.models import DailySpend, Generation
+from generations.models import SPEND_FIELDS, SPEND_MONEY_FIELDS, DailySpend, Generation
 
 ZERO = Decimal(0)
 
-SUMMED = (
-    "generations",
-    "tokens_prompt",
-    "tokens_completion",
-    "tokens_cached",
-    "tokens_reasoning",
-    "recorded_cost",
-    "charged_cost",
-    "verified_recorded_cost",
-    "verified_charged_cost",
-    "pending",
-    "verified",
-    "disputed",
-    "missing",
-    "expired",
-)
 
 
 @dataclass(frozen=True)
@@ -75,7 +59,7 @@ class SpendRow:
 
 
 def _rows(queryset, group_field: str | None) -> list[SpendRow]:
-    aggregates = {name: Coalesce(Sum(name), 0 if name not in _MONEY else ZERO) for name in SUMMED}
+    aggregates = {name: Coalesce(Sum(name), 0 if name not in SPEND_MONEY_FIELDS else ZERO) for name in SPEND_FIELDS}
     if group_field is None:
         values = queryset.aggregate(**aggregates)
         return [SpendRow(key=None, **values)]
@@ -83,7 +67,6 @@ def _rows(queryset, group_field: str | None) -> list[SpendRow]:
     return [SpendRow(key=row.pop(group_field), **row) for row in rows]
 
 
-_MONEY = {"recorded_cost", "charged_cost", "verified_recorded_cost", "verified_charged_cost"}
 
 
 def _key_range(api_key: ApiKey, start: date, end: date):
@@ -183,4 +166,4 @@ def team_key_spend(*, team: Team, start: date, end: date) -> list[KeySpend]:
 
 
 def empty_spend_row(key: object) -> SpendRow:
-    return SpendRow(key=key, **{name: ZERO if name in _MONEY else 0 for name in SUMMED})
+    return SpendRow(key=key, **{name: ZERO if name in SPEND_MONEY_FIELDS else 0 for name in SPEND_FIELDS})

@@ -15,11 +15,10 @@ from django.db.models.functions import Abs
 from accounts.models import Gateway
 from billing.invoicing.periods import period_of
 from billing.invoicing.spend import spend_rows_by
-from billing.models import Discrepancy, DiscrepancyStatus
+from billing.models import OPEN_STATUSES, Discrepancy
 from billing.selectors import SpendRow
 from generations.models import DailySpend, Generation, GenerationState
 
-OPEN_STATUSES = (DiscrepancyStatus.OPEN, DiscrepancyStatus.ACKNOWLEDGED)
 RETENTION_WARNING = timedelta(days=1)
 
 

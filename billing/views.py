@@ -23,9 +23,11 @@ from accounts.models import ApiKey, Membership, Team
 from billing import selectors
 from billing.charts import daily_points, daily_spend_chart
 from billing.coverage.selectors import key_coverage_by_day
+from billing.invoicing.periods import period_bounds, period_next, period_parse, period_previous
 from billing.models import Discrepancy, Severity
 from billing.spend_exports import spend_export_response
 from generations.models import GatewayRecord, Generation
+from lib.errors import DomainError
 
 EARLIEST_YEAR = 2000
 SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
@@ -45,15 +47,11 @@ class Month:
     @property
     def end(self) -> date:
         """The first day of the next month (ranges are start-inclusive, end-exclusive)."""
-        if self.first_day.month == 12:
-            return date(self.first_day.year + 1, 1, 1)
-        return date(self.first_day.year, self.first_day.month + 1, 1)
+        return period_next(self.first_day)
 
     @property
     def previous(self) -> "Month":
-        if self.first_day.month == 1:
-            return Month(date(self.first_day.year - 1, 12, 1))
-        return Month(date(self.first_day.year, self.first_day.month - 1, 1))
+        return Month(period_previous(self.first_day))
 
     @property
     def next(self) -> "Month":
@@ -61,11 +59,11 @@ class Month:
 
     @property
     def start_time(self) -> datetime:
-        return datetime(self.first_day.year, self.first_day.month, 1, tzinfo=UTC)
+        return period_bounds(self.first_day)[0]
 
     @property
     def end_time(self) -> datetime:
-        return datetime(self.end.year, self.end.month, 1, tzinfo=UTC)
+        return period_bounds(self.first_day)[1]
 
     @property
     def slug(self) -> str:
@@ -76,8 +74,8 @@ class Month:
         return f"{self.first_day:%B %Y}"
 
 
-class MonthError(ValueError):
-    pass
+class MonthError(DomainError):
+    """A ?month= that is not a month Tally can show."""
 
 
 def month_from(request: HttpRequest) -> Month:
@@ -87,7 +85,7 @@ def month_from(request: HttpRequest) -> Month:
     if not text:
         return current
     try:
-        asked = Month(datetime.strptime(text, "%Y-%m").date())
+        asked = Month(period_parse(text))
     except ValueError:
         raise MonthError(f"“{text}” is not a month. Months are written YYYY-MM, for example {current.slug}.")
     if asked.first_day > current.first_day:

@@ -12,29 +12,68 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("TALLY_VAR_DIR", BASE_DIR / "var"))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    """The variable `name`, or the contents of the file `name_FILE` names (as container secrets
+    are mounted); `default` when neither is set. Setting both is a mistake, not a choice."""
+    value = os.environ.get(name)
+    path = os.environ.get(f"{name}_FILE")
+    if path:
+        if value:
+            raise ImproperlyConfigured(f"Set {name} or {name}_FILE, not both.")
+        try:
+            return Path(path).read_text().strip()
+        except OSError as error:
+            raise ImproperlyConfigured(f"{name}_FILE: cannot read {path}: {error.strerror}.") from None
+    return value if value else default
 
 
 def envbool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
+    value = env(name)
+    if value is None or not value.strip():
         return default
-    return value.strip().lower() in ("1", "true", "yes", "on")
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    # A typo such as `ture` must not quietly mean False (or True) for a security setting.
+    raise ImproperlyConfigured(f"{name} must be one of {', '.join(TRUE_WORDS + FALSE_WORDS)}; not {value!r}.")
+
+
+def envnumber(name: str, default: int | float, kind: type = int) -> int | float:
+    value = env(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        return kind(value.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a {'whole ' if kind is int else ''}number; not {value!r}.") from None
 
 
 def envint(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value else default
+    return envnumber(name, default, int)
+
+
+def envfloat(name: str, default: float) -> float:
+    return envnumber(name, default, float)
 
 
 def envlist(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+    return [item.strip() for item in (env(name) or default).split(",") if item.strip()]
+
+
+VAR_DIR = Path(env("TALLY_VAR_DIR") or BASE_DIR / "var")
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def kept_secret(name: str, filename: str, make) -> str:
-    """A secret from the environment; in development, one generated once and kept under var/."""
-    value = os.environ.get(name)
+    """A secret from the environment (or its _FILE); in development, one generated once and kept under var/."""
+    value = env(name)
     if value:
         return value
     if not DEBUG:
@@ -77,6 +116,8 @@ INSTALLED_APPS = [
     "accounts",
     "generations",
     "billing",
+    # The demo data, the gateway simulator and the commands `make run` uses; no models.
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -117,7 +158,7 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'tally.sqlite3'}"),
+        env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'tally.sqlite3'}"),
         conn_max_age=envint("DATABASE_CONN_MAX_AGE", 0),
         conn_health_checks=True,
     )
@@ -159,8 +200,8 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "tally@localhost")
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "tally@localhost")
 # Who is mailed when a gateway or key is paused (402/401) and on server errors.
 ADMINS = [("", address) for address in envlist("ADMINS", "")]
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
@@ -189,8 +230,8 @@ AXES_RESET_ON_SUCCESS = True
 TALLY_TOKEN_FAILURES_ALLOWED = envint("TALLY_TOKEN_FAILURES_ALLOWED", 20)
 
 # Celery: Redis when configured, otherwise kombu's filesystem transport under var/.
-REDIS_URL = os.environ.get("REDIS_URL", "")
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or REDIS_URL or "filesystem://"
+REDIS_URL = env("REDIS_URL", "")
+CELERY_BROKER_URL = env("CELERY_BROKER_URL") or REDIS_URL or "filesystem://"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
     (_broker_dir / "queue").mkdir(parents=True, exist_ok=True)
@@ -218,8 +259,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # generations per batch, and the retry backoff (exponential with full jitter), in seconds.
 TALLY_RECONCILE_LEASE_SECONDS = envint("TALLY_RECONCILE_LEASE_SECONDS", 600)
 TALLY_RECONCILE_BATCH_SIZE = envint("TALLY_RECONCILE_BATCH_SIZE", 200)
-TALLY_RECONCILE_BACKOFF_BASE_SECONDS = float(os.environ.get("TALLY_RECONCILE_BACKOFF_BASE_SECONDS") or 30)
-TALLY_RECONCILE_BACKOFF_CAP_SECONDS = float(os.environ.get("TALLY_RECONCILE_BACKOFF_CAP_SECONDS") or 3600)
+TALLY_RECONCILE_BACKOFF_BASE_SECONDS = envfloat("TALLY_RECONCILE_BACKOFF_BASE_SECONDS", 30.0)
+TALLY_RECONCILE_BACKOFF_CAP_SECONDS = envfloat("TALLY_RECONCILE_BACKOFF_CAP_SECONDS", 3600.0)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -228,8 +269,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "lib.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
-    "DEFAULT_THROTTLE_RATES": {"anon": os.environ.get("API_ANON_THROTTLE", "60/minute")},
+    "DEFAULT_THROTTLE_RATES": {"anon": env("API_ANON_THROTTLE", "60/minute")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tally API",
@@ -253,7 +295,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},

@@ -2,8 +2,6 @@
 rows: no full counts, a paginator that counts at most a bounded number of rows, exact-id search
 through the (gateway, external_id) index, filters only on indexed columns."""
 
-import json
-from decimal import Decimal
 from functools import cached_property
 
 from django.contrib import admin
@@ -11,6 +9,7 @@ from django.core.paginator import Paginator
 from django.utils.html import format_html
 
 from accounts.models import Gateway
+from generations.gateways.exact_json import dumps_exact, loads_exact
 from generations.models import GatewayRecord, Generation
 
 COUNT_LIMIT = 10_000
@@ -45,26 +44,9 @@ class HugeTableAdmin(admin.ModelAdmin):
 def json_pretty(raw: str) -> str:
     """The raw body indented for reading, numbers exactly as the gateway wrote them."""
     try:
-        parsed = json.loads(raw, parse_float=Decimal)
-    except ValueError:
+        return dumps_exact(loads_exact(raw), indent=2, ensure_ascii=False)
+    except (ValueError, RecursionError):
         return raw
-    return _dump(parsed, 0)
-
-
-def _dump(value, depth: int) -> str:
-    pad, inner = "  " * depth, "  " * (depth + 1)
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        items = [f"{inner}{json.dumps(key)}: {_dump(item, depth + 1)}" for key, item in value.items()]
-        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
-    if isinstance(value, list):
-        if not value:
-            return "[]"
-        return "[\n" + ",\n".join(f"{inner}{_dump(item, depth + 1)}" for item in value) + f"\n{pad}]"
-    if isinstance(value, Decimal):
-        return str(value)
-    return json.dumps(value, ensure_ascii=False)
 
 
 def raw_json_html(record: GatewayRecord) -> str:

@@ -10,13 +10,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.access import ingest_team_ids, restrict_to_visible_teams
-from accounts.schema import error_responses
 from accounts.authentication import TokenUser
 from accounts.models import Team
-from accounts.pagination import KeysetPagination
-from accounts.permissions import CanIngest, CanRead
-from accounts.query_params import choice_param, datetime_param, text_param
-from generations.ingest import IngestRejected, generations_ingest, records_from_body
+from generations.ingest import generations_ingest, records_from_body
 from generations.models import Generation, GenerationState
 from generations.parsers import DecimalJSONParser
 from generations.serializers import (
@@ -26,6 +22,10 @@ from generations.serializers import (
     IngestRequestSerializer,
     IngestResultSerializer,
 )
+from lib.pagination import KeysetPagination
+from lib.permissions import CanIngest, CanRead
+from lib.query_params import choice_param, datetime_param, text_param
+from lib.schema import error_responses
 
 GENERATION_FILTERS = [
     OpenApiParameter("gateway", str, description="Gateway slug."),
@@ -93,17 +93,12 @@ class GenerationListView(generics.ListAPIView):
         },
     )
     def post(self, request: Request) -> Response:
-        try:
-            records = records_from_body(request.data)
-            if isinstance(request.user, TokenUser):
-                result = generations_ingest(records=records, team=request.user.team)
-            else:
-                teams = Team.objects.filter(pk__in=ingest_team_ids(request.user))
-                result = generations_ingest(records=records, teams=list(teams))
-        except IngestRejected as rejected:
-            return Response(
-                {"errors": [error.as_dict() for error in rejected.errors]}, status=status.HTTP_400_BAD_REQUEST
-            )
+        records = records_from_body(request.data)
+        if isinstance(request.user, TokenUser):
+            result = generations_ingest(records=records, team=request.user.team)
+        else:
+            teams = Team.objects.filter(pk__in=ingest_team_ids(request.user))
+            result = generations_ingest(records=records, teams=list(teams))
         return Response(IngestResultSerializer(result).data, status=status.HTTP_201_CREATED)
 
 

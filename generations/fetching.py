@@ -26,11 +26,11 @@ from generations.models import Generation, GenerationState
 
 def lease_seconds() -> int:
     """How long a claim holds its generations; after it, they are due again (a worker died)."""
-    return getattr(settings, "TALLY_RECONCILE_LEASE_SECONDS", 600)
+    return settings.TALLY_RECONCILE_LEASE_SECONDS
 
 
 def batch_size() -> int:
-    return getattr(settings, "TALLY_RECONCILE_BATCH_SIZE", 200)
+    return settings.TALLY_RECONCILE_BATCH_SIZE
 
 
 @dataclass(frozen=True)

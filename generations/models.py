@@ -4,11 +4,43 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import MONEY_DIGITS, MONEY_PLACES, ApiKey, Gateway, Team
+from accounts.models import ApiKey, Gateway, Team
+from lib.constants import MONEY_DIGITS, MONEY_PLACES
 
 
 def money_field(**kwargs) -> models.DecimalField:
     return models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, **kwargs)
+
+
+# What a team reports about a generation, besides which gateway, key and id: the fields ingest
+# takes, the API shows, and a repeated record must match to be a duplicate.
+REPORTED_FIELDS = (
+    "model",
+    "created_at",
+    "tokens_prompt",
+    "tokens_completion",
+    "tokens_cached",
+    "tokens_reasoning",
+    "cost",
+    "is_byok",
+    "cancelled",
+    "streamed",
+)
+# The daily roll-up's sums (DailySpend): counts, and amounts of money.
+SPEND_COUNT_FIELDS = (
+    "generations",
+    "tokens_prompt",
+    "tokens_completion",
+    "tokens_cached",
+    "tokens_reasoning",
+    "pending",
+    "verified",
+    "disputed",
+    "missing",
+    "expired",
+)
+SPEND_MONEY_FIELDS = ("recorded_cost", "charged_cost", "verified_recorded_cost", "verified_charged_cost")
+SPEND_FIELDS = SPEND_COUNT_FIELDS + SPEND_MONEY_FIELDS
 
 
 class GenerationState(models.TextChoices):
@@ -25,9 +57,6 @@ class GenerationQuerySet(models.QuerySet):
 
     def due(self, now=None) -> "GenerationQuerySet":
         return self.pending().filter(next_attempt_at__lte=now or timezone.now())
-
-    def visible_to(self, user) -> "GenerationQuerySet":
-        return self.filter(team__memberships__user=user)
 
 
 class Generation(models.Model):

@@ -5,22 +5,18 @@ bounds the body (DATA_UPLOAD_MAX_MEMORY_SIZE: 413) and answers 400, not 500, for
 are not JSON, are not UTF-8, use NaN or Infinity, or are nested too deeply to parse.
 """
 
-import json
-from decimal import Decimal
 
 from django.conf import settings
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import BaseParser
 
+from generations.gateways.exact_json import loads_exact
+
 
 class RequestTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "request_too_large"
-
-
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not a number JSON allows")
 
 
 class DecimalJSONParser(BaseParser):
@@ -40,7 +36,7 @@ class DecimalJSONParser(BaseParser):
         if limit is not None and len(body) > limit:
             raise too_large
         try:
-            return json.loads(body.decode("utf-8"), parse_float=Decimal, parse_constant=_reject_constant)
+            return loads_exact(body.decode("utf-8"))
         except UnicodeDecodeError:
             raise ParseError("The body is not UTF-8 text.") from None
         except RecursionError:

@@ -14,22 +14,7 @@ from decimal import Decimal
 
 from django.db import connection
 
-from generations.models import DailySpend, Generation, GenerationState
-
-COUNT_COLUMNS = (
-    "generations",
-    "tokens_prompt",
-    "tokens_completion",
-    "tokens_cached",
-    "tokens_reasoning",
-    "pending",
-    "verified",
-    "disputed",
-    "missing",
-    "expired",
-)
-MONEY_COLUMNS = ("recorded_cost", "charged_cost", "verified_recorded_cost", "verified_charged_cost")
-COLUMNS = COUNT_COLUMNS + MONEY_COLUMNS
+from generations.models import SPEND_FIELDS, DailySpend, Generation, GenerationState
 
 Bucket = tuple[int, date, str, int]  # api_key_id, day, model, team_id
 
@@ -66,6 +51,23 @@ class SpendFacts:
             tokens_reasoning=generation.tokens_reasoning,
         )
 
+    @classmethod
+    def of_new(cls, record) -> "SpendFacts":
+        """A generation being recorded now (an ingest record): pending, nothing charged yet."""
+        return cls(
+            api_key_id=record.api_key_id,
+            team_id=record.team_id,
+            created_at=record.created_at,
+            model=record.model,
+            state=GenerationState.PENDING,
+            cost=record.cost,
+            charged_cost=None,
+            tokens_prompt=record.tokens_prompt,
+            tokens_completion=record.tokens_completion,
+            tokens_cached=record.tokens_cached,
+            tokens_reasoning=record.tokens_reasoning,
+        )
+
     @property
     def bucket(self) -> Bucket:
         day = self.created_at.astimezone(timezone.utc).date()
@@ -74,7 +76,7 @@ class SpendFacts:
     def contribution(self) -> dict[str, int | Decimal]:
         charged = self.charged_cost if self.charged_cost is not None else Decimal(0)
         verified = self.state == GenerationState.VERIFIED
-        values: dict[str, int | Decimal] = dict.fromkeys(COLUMNS, 0)
+        values: dict[str, int | Decimal] = dict.fromkeys(SPEND_FIELDS, 0)
         values.update(
             generations=1,
             tokens_prompt=self.tokens_prompt,
@@ -92,7 +94,7 @@ class SpendFacts:
 
 def rollup_generations_added(generations: Iterable[Generation | SpendFacts]) -> None:
     """Add newly stored generations to their buckets."""
-    deltas: dict[Bucket, dict[str, int | Decimal]] = defaultdict(lambda: dict.fromkeys(COLUMNS, 0))
+    deltas: dict[Bucket, dict[str, int | Decimal]] = defaultdict(lambda: dict.fromkeys(SPEND_FIELDS, 0))
     for generation in generations:
         facts = generation if isinstance(generation, SpendFacts) else SpendFacts.of(generation)
         _add(deltas[facts.bucket], facts.contribution(), sign=1)
@@ -101,7 +103,7 @@ def rollup_generations_added(generations: Iterable[Generation | SpendFacts]) -> 
 
 def rollup_generations_changed(changes: Iterable[tuple[SpendFacts, SpendFacts]]) -> None:
     """Move generations from what they were (before) to what they are now (after)."""
-    deltas: dict[Bucket, dict[str, int | Decimal]] = defaultdict(lambda: dict.fromkeys(COLUMNS, 0))
+    deltas: dict[Bucket, dict[str, int | Decimal]] = defaultdict(lambda: dict.fromkeys(SPEND_FIELDS, 0))
     for before, after in changes:
         if before == after:
             continue
@@ -120,16 +122,16 @@ def _apply(deltas: dict[Bucket, dict[str, int | Decimal]]) -> None:
     if not rows:
         return
     table = DailySpend._meta.db_table
-    columns = ("api_key_id", "day", "model", "team_id", *COLUMNS)
+    columns = ("api_key_id", "day", "model", "team_id", *SPEND_FIELDS)
     row_placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    updates = ", ".join(f"{column} = {table}.{column} + EXCLUDED.{column}" for column in COLUMNS)
+    updates = ", ".join(f"{column} = {table}.{column} + EXCLUDED.{column}" for column in SPEND_FIELDS)
     # Bounded statements: SQLite allows at most 32766 parameters in one.
     for start in range(0, len(rows), 500):
         chunk = rows[start : start + 500]
         params: list = []
         for bucket, values in chunk:
             params.extend(bucket)
-            params.extend(values[column] for column in COLUMNS)
+            params.extend(values[column] for column in SPEND_FIELDS)
         sql = (
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
             + ", ".join([row_placeholder] * len(chunk))

@@ -7,9 +7,9 @@ Python, because a serializer per record is too slow for 10,000 of them.
 
 from rest_framework import serializers
 
-from accounts.models import MONEY_DIGITS, MONEY_PLACES
-from generations.ingest import MAX_RECORDS, MODEL_MAX_LENGTH
-from generations.models import GatewayRecord, Generation, GenerationState
+from generations.ingest.validation import MAX_RECORDS, MODEL_MAX_LENGTH
+from generations.models import REPORTED_FIELDS, GatewayRecord, Generation, GenerationState
+from lib.constants import MONEY_DIGITS, MONEY_PLACES
 
 
 def money(**kwargs) -> serializers.DecimalField:
@@ -32,16 +32,7 @@ class GenerationSerializer(serializers.ModelSerializer):
             "id",
             "api_key",
             "team",
-            "model",
-            "created_at",
-            "tokens_prompt",
-            "tokens_completion",
-            "tokens_cached",
-            "tokens_reasoning",
-            "cost",
-            "is_byok",
-            "cancelled",
-            "streamed",
+            *REPORTED_FIELDS,
             "state",
             "charged_cost",
             "attempts",

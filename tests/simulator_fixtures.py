@@ -2,12 +2,12 @@
 
 One server runs per test session (in a background thread); each test gets it with no records,
 default settings and zeroed statistics. Use `.url`, `.base_url(kind)`, `.add_records([...])`,
-`.configure(**settings)`, `.stats()` and `.reset()` (see generations/simulator for the formats).
+`.configure(**settings)`, `.stats()` and `.reset()` (see demo/simulator for the formats).
 """
 
 import pytest
 
-from generations.simulator.server import BackgroundSimulator
+from demo.simulator.server import BackgroundSimulator
 
 
 @pytest.fixture(scope="session")

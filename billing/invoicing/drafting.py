@@ -16,9 +16,10 @@ from billing.invoicing.spend import spend_rows_by
 from billing.models import Invoice, InvoiceLine, InvoiceStatus
 from billing.selectors import SpendRow
 from generations.models import DailySpend
+from lib.errors import DomainError
 
 
-class InvoiceStateError(ValueError):
+class InvoiceStateError(DomainError):
     """The invoice is not in a state that allows this action; the message says why."""
 
 

@@ -8,6 +8,7 @@ from billing.invoicing.drafting import InvoiceStateError, invoice_draft
 from billing.invoicing.numbering import invoice_number_next
 from billing.invoicing.settlement import unsettled_generations
 from billing.models import Invoice, InvoiceStatus
+from lib.errors import NotAllowed
 
 OVERRIDE_PERMISSION = "billing.override_unsettled_invoice"
 
@@ -26,11 +27,12 @@ def invoice_finalize(*, invoice: Invoice, by, override_reason: str = "") -> Invo
     take the next gapless number and freeze it, all in one transaction.
 
     An unsettled period is finalized only with an override: a non-empty reason, given by a user
-    with the override permission (the Finance group has it). Raises InvoiceStateError otherwise.
+    with the override permission (the Finance group has it). Raises InvoiceStateError otherwise,
+    and NotAllowed for an override by anyone else.
     """
     override_reason = (override_reason or "").strip()
     if override_reason and not (by is not None and by.has_perm(OVERRIDE_PERMISSION)):
-        raise PermissionError("Only finance may finalize an unsettled invoice with an override.")
+        raise NotAllowed("Only finance may finalize an unsettled invoice with an override.")
     with transaction.atomic():
         # The team first, then the invoice: the order drafting takes its locks in.
         Team.objects.select_for_update().get(pk=invoice.team_id)

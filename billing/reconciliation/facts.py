@@ -9,12 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from lib.constants import MONEY_PLACES
+
 ERROR = "error"
 WARNING = "warning"
 INFO = "info"
 
-# Per-generation amounts are stored with 12 decimal places (generations.models.money_field).
-MONEY_QUANTUM = Decimal("0.000000000001")
+# The smallest amount a generation's cost or a price can store (lib.constants.MONEY_PLACES).
+MONEY_QUANTUM = Decimal(1).scaleb(-MONEY_PLACES)
+# List prices are in USD per million tokens.
 PER_MILLION = Decimal(1_000_000)
 
 

@@ -16,8 +16,6 @@ BACKOFF_BASE_SECONDS = 30.0
 BACKOFF_CAP_SECONDS = 3600.0
 # Never sooner than this, so a burst of failures cannot spin.
 BACKOFF_MINIMUM_SECONDS = 1.0
-# Gateway records appear a few seconds after the call returns (OpenRouter answers 404 before).
-FIRST_LOOKUP_DELAY_SECONDS = 5.0
 # Past the end of the grace window, so the retry sees a 404 as final.
 AFTER_GRACE_SECONDS = 1.0
 
@@ -46,7 +44,3 @@ def next_attempt_after_not_found(
     backoff = next_attempt_after_failure(now=now, attempts=attempts, rng=rng)
     return min(backoff, grace_ends_at + timedelta(seconds=AFTER_GRACE_SECONDS))
 
-
-def first_attempt_at(*, created_at: datetime, now: datetime) -> datetime:
-    """When to look a newly recorded generation up for the first time."""
-    return max(created_at + timedelta(seconds=FIRST_LOOKUP_DELAY_SECONDS), now)

@@ -9,7 +9,6 @@ escapes, whatever the gateway sends.
 """
 
 import asyncio
-import concurrent.futures
 import dataclasses
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, nullcontext
@@ -48,7 +47,6 @@ class GatewayConnection:
             kind=gateway.kind,
             base_url=gateway.base_url,
             concurrency=max(int(gateway.concurrency or 1), 1),
-            timeout_seconds=float(getattr(gateway, "timeout_seconds", None) or cls.timeout_seconds),
         )
 
 
@@ -78,23 +76,6 @@ async def lookup_batch(
                 slots.put_nowait(client)
 
         return list(await asyncio.gather(*(bounded(request) for request in requests)))
-
-
-def lookup_batch_sync(
-    connection: GatewayConnection,
-    requests: Sequence[LookupRequest],
-    *,
-    limiter: Limiter | None = None,
-) -> list[LookupOutcome]:
-    """lookup_batch for callers that are not async (Celery tasks, management commands)."""
-    coroutine = lookup_batch(connection, requests, limiter=limiter)
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine)
-    # Called from inside an event loop: run the batch on a loop of its own in another thread.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as executor:
-        return executor.submit(asyncio.run, coroutine).result()
 
 
 async def _lookup_one(

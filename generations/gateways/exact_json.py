@@ -18,36 +18,42 @@ def loads_exact(text: str | bytes) -> Any:
     return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
 
 
-def dumps_exact(value: Any) -> str:
+def dumps_exact(value: Any, *, indent: int | None = None, ensure_ascii: bool = True) -> str:
     """Serialise JSON-like data whose numbers may be Decimal, writing each Decimal's digits as they are.
 
-    Floats are written as json.dumps would; amounts should never be floats in the first place.
+    With `indent`, one item a line (for reading). Floats are written as json.dumps would; amounts
+    should never be floats in the first place.
     """
     parts: list[str] = []
-    _write(value, parts)
+    _write(value, parts, indent=indent, ensure_ascii=ensure_ascii, depth=0)
     return "".join(parts)
 
 
-def _write(value: Any, parts: list[str]) -> None:
-    if isinstance(value, dict):
-        parts.append("{")
-        for index, (key, item) in enumerate(value.items()):
+def _write(value: Any, parts: list[str], *, indent: int | None, ensure_ascii: bool, depth: int) -> None:
+    if isinstance(value, (dict, list, tuple)):
+        is_object = isinstance(value, dict)
+        opening, closing = ("{", "}") if is_object else ("[", "]")
+        items = list(value.items()) if is_object else list(value)
+        if indent is None:
+            separator, line_start, line_end = ", ", "", ""
+        else:
+            separator, line_start, line_end = ",", "\n" + " " * indent * (depth + 1), "\n" + " " * indent * depth
+        parts.append(opening)
+        for index, item in enumerate(items):
             if index:
-                parts.append(", ")
-            parts.append(json.dumps(str(key)))
-            parts.append(": ")
-            _write(item, parts)
-        parts.append("}")
-    elif isinstance(value, (list, tuple)):
-        parts.append("[")
-        for index, item in enumerate(value):
-            if index:
-                parts.append(", ")
-            _write(item, parts)
-        parts.append("]")
+                parts.append(separator)
+            parts.append(line_start)
+            if is_object:
+                key, item = item
+                parts.append(json.dumps(str(key), ensure_ascii=ensure_ascii))
+                parts.append(": ")
+            _write(item, parts, indent=indent, ensure_ascii=ensure_ascii, depth=depth + 1)
+        if items:
+            parts.append(line_end)
+        parts.append(closing)
     elif isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"{value} cannot be written as a JSON number")
         parts.append(format(value, "f"))
     else:
-        parts.append(json.dumps(value))
+        parts.append(json.dumps(value, ensure_ascii=ensure_ascii))

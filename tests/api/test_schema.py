@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 from django.test import Client
 from drf_spectacular.validation import validate_schema
 
-from generations.ingest import REQUIRED_FIELDS
+from generations.ingest.validation import REQUIRED_FIELDS
 
 ENDPOINTS = {
     "/api/v1/generations/": {"get", "post"},

@@ -4,7 +4,7 @@ import html
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
 
@@ -180,6 +180,25 @@ def test_finalize_from_the_admin_needs_an_override_while_unsettled(finance_clien
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.FINALIZED and invoice.number
     assert invoice.override_reason == "Dispute with gateway ongoing"
+
+
+def test_an_override_by_a_user_without_the_override_permission_is_refused_with_the_reason(client, world):
+    clerk = User.objects.create_user("clerk", password="x", is_staff=True)
+    clerk.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_invoice", "change_invoice", "finalize_invoice"])
+    )
+    client.force_login(clerk)
+    invoice = world["invoice"]
+
+    response = client.post(
+        reverse("admin:billing_invoice_changelist"),
+        {"action": "finalize", "_selected_action": [invoice.pk], "apply": "1", "override": "on", "reason": "now"},
+        follow=True,
+    )
+
+    assert Invoice.objects.get(pk=invoice.pk).status == InvoiceStatus.DRAFT
+    shown = [str(message) for message in response.context["messages"]]
+    assert shown == [f"{invoice}: Only finance may finalize an unsettled invoice with an override."]
 
 
 def test_a_finalized_invoice_cannot_be_changed_or_deleted_in_the_admin(world):

@@ -6,12 +6,12 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from billing.invoicing.demo import demo_finance_state
 from billing.invoicing.drafting import invoice_draft
 from billing.invoicing.finalizing import invoice_finalize
 from billing.invoicing.periods import period_of, period_previous
 from billing.invoicing.voiding import invoice_void
 from billing.models import DiscrepancyKind, Invoice, Severity
+from demo.finance import demo_finance_state
 from generations.models import GenerationState
 from tests.billing.invoice_helpers import (
     make_discrepancy,

@@ -12,6 +12,7 @@ from billing.invoicing.numbering import invoice_number_format
 from billing.invoicing.voiding import invoice_void
 from billing.models import DiscrepancyStatus, Invoice, InvoiceStatus
 from generations.models import GenerationState
+from lib.errors import NotAllowed
 from tests.billing.invoice_helpers import (
     PERIOD,
     make_discrepancy,
@@ -76,7 +77,7 @@ def test_an_override_by_someone_outside_finance_is_refused():
     invoice = invoice_draft(team=team, period=PERIOD)
     clerk = User.objects.create_user("clerk", is_staff=True)
 
-    with pytest.raises(PermissionError):
+    with pytest.raises(NotAllowed, match="Only finance may finalize"):
         invoice_finalize(invoice=invoice, by=clerk, override_reason="because")
 
     assert Invoice.objects.get(pk=invoice.pk).status == InvoiceStatus.DRAFT

@@ -1,13 +1,34 @@
 """Shared by the gateway tests: simulator record specs and single lookups over real HTTP."""
 
+import asyncio
+import concurrent.futures
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from demo.simulator.records import sample_body
 from generations.gateways.base import LookupOutcome, LookupRequest
-from generations.gateways.client import GatewayConnection, lookup_batch_sync
-from generations.simulator.records import sample_body
+from generations.gateways.client import GatewayConnection, Limiter, lookup_batch
+
+
+def lookup_batch_sync(
+    connection: GatewayConnection,
+    requests: Sequence[LookupRequest],
+    *,
+    limiter: Limiter | None = None,
+) -> list[LookupOutcome]:
+    """lookup_batch from a test, which is not async (or runs inside an event loop)."""
+    coroutine = lookup_batch(connection, requests, limiter=limiter)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    # Called from inside an event loop: run the batch on a loop of its own in another thread.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as executor:
+        return executor.submit(asyncio.run, coroutine).result()
+
 
 KINDS = ("openrouter", "fastrouter", "kushrouter")
 KEY = "sk-test-key-a"

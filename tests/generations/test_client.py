@@ -6,8 +6,8 @@ from contextlib import asynccontextmanager
 import pytest
 
 from generations.gateways.base import GatewayGenerationRecord, LookupRequest, NotFound, TransientFailure
-from generations.gateways.client import GatewayConnection, lookup_batch, lookup_batch_sync
-from tests.generations.gateway_helpers import KEY, spec_for
+from generations.gateways.client import GatewayConnection, lookup_batch
+from tests.generations.gateway_helpers import KEY, lookup_batch_sync, spec_for
 
 
 @pytest.mark.slow  # seconds on a quiet machine, half a minute on a busy one

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from billing.discrepancies import discrepancy_change_status
-from billing.models import Discrepancy, DiscrepancyEvent, DiscrepancyStatus
+from billing.models import OPEN_STATUSES, Discrepancy, DiscrepancyEvent, DiscrepancyStatus
 from billing.reconciliation.facts import Finding
 from billing.reconciliation.scheduling import next_attempt_after_failure
 from generations.gateways.base import GatewayGenerationRecord
@@ -202,7 +202,16 @@ def discrepancies_upsert(*, settled: list[tuple[Generation, Settle]], now: datet
             }
             discrepancy = known.get(finding.kind)
             if discrepancy is None:
-                created.append(Discrepancy(generation_id=generation.pk, kind=finding.kind, created_at=now, **values))
+                created.append(
+                    Discrepancy(
+                        generation_id=generation.pk,
+                        api_key_id=generation.api_key_id,
+                        team_id=generation.team_id,
+                        kind=finding.kind,
+                        created_at=now,
+                        **values,
+                    )
+                )
                 continue
             for name, value in values.items():
                 setattr(discrepancy, name, value)
@@ -215,7 +224,7 @@ def discrepancies_upsert(*, settled: list[tuple[Generation, Settle]], now: datet
             continue
         found = {finding.kind for finding in decision.findings}
         for kind, discrepancy in known.items():
-            if kind not in found and discrepancy.status in (DiscrepancyStatus.OPEN, DiscrepancyStatus.ACKNOWLEDGED):
+            if kind not in found and discrepancy.status in OPEN_STATUSES:
                 status_changes.append((discrepancy, DiscrepancyStatus.RESOLVED, GONE_NOTE))
     if created:
         Discrepancy.objects.bulk_create(created)

@@ -7,6 +7,7 @@ refused here, before any query sees it.
 from collections.abc import Iterable
 from datetime import date, datetime, timezone
 
+from django.db.models import QuerySet
 from rest_framework.exceptions import ParseError
 
 MAX_LENGTH = 255
@@ -33,6 +34,11 @@ def choice_param(request, name: str, choices: Iterable[str]) -> str | None:
     if value is not None and value not in allowed:
         raise _invalid(name, f"Must be one of: {', '.join(allowed)}.")
     return value
+
+
+def boolean_param(request, name: str) -> bool | None:
+    value = choice_param(request, name, ("true", "false"))
+    return None if value is None else value == "true"
 
 
 def integer_param(request, name: str, *, minimum: int, maximum: int) -> int | None:
@@ -69,3 +75,8 @@ def date_param(request, name: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise _invalid(name, "Must be a date, YYYY-MM-DD.") from None
+
+
+def filtered(queryset: QuerySet, lookups: dict) -> QuerySet:
+    """The queryset narrowed by every lookup whose value was given."""
+    return queryset.filter(**{lookup: value for lookup, value in lookups.items() if value is not None})

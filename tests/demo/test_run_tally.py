@@ -14,7 +14,7 @@ import httpx
 import pytest
 from django.core.management import get_commands
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 55
 STOP_TIMEOUT_SECONDS = 40
 

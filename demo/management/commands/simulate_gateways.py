@@ -4,9 +4,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from generations.simulator.records import PROTOCOLS
-from generations.simulator.server import build_state, serve_forever
-from generations.simulator.state import SimulatorConfig
+from demo.simulator.records import PROTOCOLS
+from demo.simulator.server import build_state, serve_forever
+from demo.simulator.state import SimulatorConfig
 
 
 class Command(BaseCommand):

@@ -10,9 +10,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from generations.gateways.exact_json import dumps_exact, loads_exact
-from generations.simulator.activity import account_routes
-from generations.simulator.answers import (
+from demo.simulator.activity import account_routes
+from demo.simulator.answers import (
     FAULTS,
     JSON,
     DroppedConnectionResponse,
@@ -21,8 +20,9 @@ from generations.simulator.answers import (
     record_response,
     scripted_response,
 )
-from generations.simulator.records import generated_record, parse_specs
-from generations.simulator.state import SimulatorState
+from demo.simulator.records import generated_record, parse_specs
+from demo.simulator.state import SimulatorState
+from generations.gateways.exact_json import dumps_exact, loads_exact
 
 
 def json_response(value: Any, status: int = 200) -> Response:

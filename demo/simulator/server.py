@@ -12,11 +12,11 @@ from typing import Any
 import httpx
 import uvicorn
 
+from demo.simulator.answers import SimulatedConnectionReset
+from demo.simulator.app import create_app
+from demo.simulator.records import PROTOCOLS, generated_record, parse_specs
+from demo.simulator.state import SimulatorConfig, SimulatorState
 from generations.gateways.exact_json import dumps_exact, loads_exact
-from generations.simulator.answers import SimulatedConnectionReset
-from generations.simulator.app import create_app
-from generations.simulator.records import PROTOCOLS, generated_record, parse_specs
-from generations.simulator.state import SimulatorConfig, SimulatorState
 
 
 class _HideSimulatedResets(logging.Filter):

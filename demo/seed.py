@@ -22,14 +22,14 @@ from django.utils import timezone
 
 from accounts.models import AccessToken, ApiKey, Gateway, Membership, Team
 from accounts.secrets import fingerprint
-from billing.models import PER_MILLION, ModelPrice
+from billing.models import ModelPrice
+from billing.reconciliation.facts import MONEY_QUANTUM, PER_MILLION
+from demo.simulator.records import sample_body
 from generations.gateways.exact_json import dumps_exact
 from generations.models import Generation, GenerationState
 from generations.rollups import rollup_generations_added
-from generations.simulator.records import sample_body
 
 DEMO_PASSWORD = "tally-demo"
-MONEY_QUANTUM = Decimal("0.000000000001")
 BYOK_FEE_RATE = Decimal("0.05")
 PLANTED_SHARE = 0.075
 TEAMS = (("Acme Research", "acme"), ("Globex Labs", "globex"), ("Initech", "initech"))

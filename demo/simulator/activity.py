@@ -23,8 +23,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from generations.gateways.exact_json import dumps_exact
-from generations.simulator.answers import JSON, error_response, scripted_response
-from generations.simulator.state import SimulatorState
+from demo.simulator.answers import JSON, error_response, scripted_response
+from demo.simulator.state import SimulatorState
 
 ACTIVITY_SCRIPT = "/api/v1/activity"
 KEYS_SCRIPT = "/api/v1/keys"

@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from billing.invoicing.demo import demo_finance_state
 from billing.invoicing.periods import period_previous
+from demo.finance import demo_finance_state
 from generations.models import Generation
 
 POLL_SECONDS = 5

@@ -16,7 +16,7 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-from accounts.query_params import integer_param, text_param
+from lib.query_params import integer_param, text_param
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500

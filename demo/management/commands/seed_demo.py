@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Team
-from billing.demo import demo_seed
+from demo.seed import demo_seed
 
 
 class Command(BaseCommand):

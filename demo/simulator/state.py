@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from generations.simulator.records import PROTOCOLS, SimulatedRecord
+from demo.simulator.records import PROTOCOLS, SimulatedRecord
 
 
 @dataclass

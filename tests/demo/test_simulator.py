@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from generations.gateways.exact_json import dumps_exact
 from generations.gateways.base import GatewayGenerationRecord, LookupRequest
-from generations.gateways.client import GatewayConnection, lookup_batch_sync
-from tests.generations.gateway_helpers import KEY, lookup_one, spec_for
+from generations.gateways.client import GatewayConnection
+from generations.gateways.exact_json import dumps_exact
+from tests.generations.gateway_helpers import KEY, lookup_batch_sync, lookup_one, spec_for
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,9 +11,10 @@ from django.db.models import Sum
 from accounts.models import ApiKey, Gateway, Team
 from billing.models import ModelPrice
 from generations.gateways.base import GatewayGenerationRecord, LookupRequest, NotFound
-from generations.gateways.client import GatewayConnection, lookup_batch_sync
+from generations.gateways.client import GatewayConnection
 from generations.gateways.exact_json import loads_exact
 from generations.models import DailySpend, Generation
+from tests.generations.gateway_helpers import lookup_batch_sync
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ from email.utils import formatdate
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from demo.simulator.records import SimulatedRecord
 from generations.gateways.exact_json import dumps_exact
-from generations.simulator.records import SimulatedRecord
 
 JSON = "application/json"
 HUGE_BYTES = 6 * 1024 * 1024
