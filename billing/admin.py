@@ -546,4 +546,4 @@ class ModelPriceAdmin(admin.ModelAdmin):
     list_select_related = ("gateway",)
 
 # Coverage results have their own admin module, beside the coverage code.
-from billing.coverage import admin as coverage_admin  # noqa: E402, F401
+from billing.coverage import admin as coverage_admin  # noqa: F401

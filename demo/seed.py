@@ -24,6 +24,7 @@ from accounts.models import AccessToken, ApiKey, Gateway, Membership, Team
 from accounts.secrets import fingerprint
 from billing.models import ModelPrice
 from billing.reconciliation.facts import MONEY_QUANTUM, PER_MILLION
+from demo.coverage import demo_coverage_seed
 from demo.simulator.records import sample_body
 from generations.gateways.exact_json import dumps_exact
 from generations.models import Generation, GenerationState
@@ -127,6 +128,13 @@ def demo_seed(
         keys = _api_keys(teams, gateways, rng, summary)
         _prices(gateways, now)
         specs = _generations(keys, now, generations, rng, summary)
+        production = next(key for key in keys if key.api_key.slug == "acme-openrouter")
+        unposted = demo_coverage_seed(
+            gateway=gateways["openrouter"], api_key=production.api_key, secret=production.secret,
+            now=now, rng=rng, demo_dir=demo_dir,
+        )  # fmt: skip
+        specs.extend(unposted)
+        summary.planted["unrecorded_spend"] = len(unposted)
     summary.simulator_file = demo_dir / "simulator.jsonl"
     summary.simulator_file.write_text("".join(dumps_exact(spec) + "\n" for spec in specs))
     summary.logins_file = demo_dir / "logins.txt"

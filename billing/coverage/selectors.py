@@ -53,7 +53,6 @@ def key_coverage_by_day(*, api_key: ApiKey, start: date, end: date, now: datetim
         .values_list("day", "amount")
     )
     gateway_reason = gateway_not_checkable_reason(api_key.gateway)
-    created = api_key.created_at.astimezone(UTC).date()
     result = {}
     day = start
     while day < end:
@@ -67,8 +66,6 @@ def key_coverage_by_day(*, api_key: ApiKey, start: date, end: date, now: datetim
             coverage = DayCoverage(day, CoverageStatus.NOT_CHECKABLE, gateway_reason)
         elif day < first:
             coverage = DayCoverage(day, CoverageStatus.NOT_CHECKABLE, "outside the gateway's 30-day activity window")
-        elif day < created:
-            coverage = DayCoverage(day, CoverageStatus.NOT_CHECKABLE, "the key did not exist yet")
         else:
             coverage = DayCoverage(day, CoverageStatus.NOT_CHECKED, gateway_reason)
         result[day] = coverage

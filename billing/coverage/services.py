@@ -20,8 +20,8 @@ from django.utils import timezone
 from accounts.models import ApiKey, Gateway
 from billing.coverage import rules
 from billing.coverage.models import CoverageCheck
-from billing.models import KEY_DAY_KINDS, OPEN_STATUSES, Discrepancy
 from billing.coverage.writes import KeyDayResult, coverage_check_failed, coverage_results_apply
+from billing.models import KEY_DAY_KINDS, OPEN_STATUSES, Discrepancy
 from billing.reconciliation.facts import Tolerance
 from billing.reconciliation.services import _tell_admins as tell_admins
 from generations.gateways.base import BadPayload, Unauthorised
@@ -144,13 +144,10 @@ def coverage_check_day(*, gateway: Gateway, day: date, now: datetime | None = No
 
 
 def _keys_alive_on(gateway: Gateway, day: date):
-    """The gateway's keys that existed at some moment of the UTC day (revoked ones may have spent)."""
+    """The gateway's keys not revoked before the UTC day began. A key registered in Tally later
+    may still have spent that day (it existed at the gateway first), so registration is no bound."""
     start = datetime.combine(day, time.min, tzinfo=UTC)
-    return (
-        ApiKey.objects.filter(gateway=gateway, created_at__lt=start + timedelta(days=1))
-        .filter(Q(revoked_at__isnull=True) | Q(revoked_at__gte=start))
-        .order_by("pk")
-    )
+    return ApiKey.objects.filter(gateway=gateway).filter(Q(revoked_at__isnull=True) | Q(revoked_at__gte=start)).order_by("pk")
 
 
 def _tally_model_days(api_key_ids: list[int], day: date) -> dict[int, list[rules.TallyModelDay]]:

@@ -42,7 +42,6 @@ def coverage_world_create(*, simulator_url: str, day: date | None = None) -> Cov
     team = team_create(name="Research")
     leaky = api_key_create(team=team, gateway=gateway, name="Laptop", secret=SECRET_LEAKY)
     tidy = api_key_create(team=team, gateway=gateway, name="Service", secret=SECRET_TIDY)
-    ApiKey.objects.filter(pk__in=[leaky.pk, tidy.pk]).update(created_at=datetime.combine(day, datetime.min.time(), tzinfo=UTC) - timedelta(days=3))
     return CoverageWorld(gateway=gateway, team=team, leaky=leaky, tidy=tidy, day=day)
 
 

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
+from demo.simulator.activity import key_label
 from generations.gateways.base import BadPayload, RateLimited, TransientFailure, Unauthorised
 from generations.gateways.openrouter_activity import fetch_activity, fetch_keys, parse_activity, parse_keys_page
-from demo.simulator.activity import key_label
 from tests.generations.gateway_helpers import body_for, fixture_text
 
 MANAGEMENT_KEY = "sk-or-v1-management-0000000000000000"
