@@ -71,7 +71,7 @@ class Gateway(models.Model):
     # with the key that made it (KushRouter only allows that).
     lookup_secret_encrypted = models.TextField(blank=True, default="")
     # Optional management (provisioning) key of an OpenRouter account: it reads per-key daily
-    # activity for coverage checks (billing/coverage). Encrypted like the lookup credential.
+    # activity for coverage checks. Encrypted like the lookup credential.
     management_secret_encrypted = models.TextField(blank=True, default="", editable=False)
     concurrency = models.PositiveIntegerField(default=16, validators=[MinValueValidator(1)])
     rate_limit_per_second = models.PositiveIntegerField(

@@ -5,19 +5,7 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
 from billing.coverage.models import CoverageCheck, KeyDayCoverage
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+from generations.admin import HugeTableAdmin as ReadOnlyAdmin
 
 
 @admin.register(KeyDayCoverage)

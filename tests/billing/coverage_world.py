@@ -80,3 +80,13 @@ LEAKY_UNPOSTED = [Call("gen-leaky-3", SECRET_LEAKY, Decimal("0.0300")), Call("ge
 TIDY_POSTED = [Call("gen-tidy-1", SECRET_TIDY, Decimal("0.0040")), Call("gen-tidy-2", SECRET_TIDY, Decimal("0.0000001"))]
 STRANGER = [Call("gen-stranger-1", SECRET_STRANGER, Decimal("0.25"))]
 UNRECORDED_DELTA = Decimal("0.0300005")
+
+
+def coverage_world_served(simulator) -> CoverageWorld:
+    """The world with every call at the simulator (management key set) and only the posted ones
+    ingested: the leaky key's day has unrecorded spend, the tidy key's matches."""
+    world = coverage_world_create(simulator_url=simulator.url)
+    simulator.configure(management_keys=[MANAGEMENT_KEY])
+    simulator.add_records([simulator_spec(world, call) for call in LEAKY_POSTED + LEAKY_UNPOSTED + TIDY_POSTED + STRANGER])
+    ingest(world, LEAKY_POSTED + TIDY_POSTED)
+    return world

@@ -16,14 +16,7 @@ from billing.models import Discrepancy
 from billing.selectors import team_spend_total
 from tests.api.test_discrepancies import signed_in
 from tests.billing.coverage_world import (
-    LEAKY_POSTED,
-    LEAKY_UNPOSTED,
-    MANAGEMENT_KEY,
-    STRANGER,
-    TIDY_POSTED,
-    coverage_world_create,
-    ingest,
-    simulator_spec,
+    coverage_world_served,
 )
 from tests.billing.test_admin_finance import make_finance_user
 
@@ -33,12 +26,7 @@ URL = "/api/v1/discrepancies/"
 
 @pytest.fixture
 def world(gateway_simulator):
-    world = coverage_world_create(simulator_url=gateway_simulator.url)
-    gateway_simulator.configure(management_keys=[MANAGEMENT_KEY])
-    calls = LEAKY_POSTED + LEAKY_UNPOSTED + TIDY_POSTED + STRANGER
-    gateway_simulator.add_records([simulator_spec(world, call) for call in calls])
-    ingest(world, LEAKY_POSTED + TIDY_POSTED)
-    return world
+    return coverage_world_served(gateway_simulator)
 
 
 @pytest.fixture

@@ -23,16 +23,11 @@ from billing.coverage.writes import AGREE_NOTE
 from billing.models import Discrepancy, DiscrepancyEvent
 from generations.gateways.base import TransientFailure
 from tests.billing.coverage_world import (
-    LEAKY_POSTED,
     LEAKY_UNPOSTED,
-    MANAGEMENT_KEY,
     SECRET_LEAKY,
-    STRANGER,
-    TIDY_POSTED,
     UNRECORDED_DELTA,
-    coverage_world_create,
+    coverage_world_served,
     ingest,
-    simulator_spec,
 )
 
 pytestmark = pytest.mark.django_db
@@ -40,12 +35,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def world(gateway_simulator):
-    world = coverage_world_create(simulator_url=gateway_simulator.url)
-    gateway_simulator.configure(management_keys=[MANAGEMENT_KEY])
-    calls = LEAKY_POSTED + LEAKY_UNPOSTED + TIDY_POSTED + STRANGER
-    gateway_simulator.add_records([simulator_spec(world, call) for call in calls])
-    ingest(world, LEAKY_POSTED + TIDY_POSTED)
-    return world
+    return coverage_world_served(gateway_simulator)
 
 
 def findings():
