@@ -65,7 +65,9 @@ class GatewayForm(forms.ModelForm):
 @admin.register(Gateway)
 class GatewayAdmin(admin.ModelAdmin):
     form = GatewayForm
-    list_display = ("slug", "name", "kind", "base_url", "concurrency", "retention_days", "paused_at", "pause_reason")
+    list_display = (
+        "slug", "name", "kind", "base_url", "lookup_path", "concurrency", "retention_days", "paused_at", "pause_reason"
+    )
     list_filter = ("kind",)
     search_fields = ("slug", "name")
     actions = ["pause", "unpause", "resume_coverage"]
@@ -75,6 +77,13 @@ class GatewayAdmin(admin.ModelAdmin):
     def resume_coverage(self, request, queryset: QuerySet[Gateway]) -> None:
         count = queryset.filter(coverage_paused_at__isnull=False).update(coverage_paused_at=None, coverage_pause_reason="")
         self.message_user(request, f"Coverage checks resumed on {count} gateway(s).", messages.SUCCESS)
+
+    def get_changeform_initial_data(self, request) -> dict:
+        """A new KushRouter gateway starts at its 30% discount (`?kind=kushrouter`)."""
+        initial = super().get_changeform_initial_data(request)
+        if "discount" not in initial and initial.get("kind"):
+            initial["discount"] = Gateway.default_discount(initial["kind"])
+        return initial
 
     @admin.action(description="Pause lookups on the selected gateways", permissions=["change"])
     def pause(self, request, queryset: QuerySet[Gateway]) -> None:
@@ -121,12 +130,16 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "masked",
         "is_byok",
         "monthly_budget",
+        "litellm_models",
+        "litellm_api_base",
+        "broadcast_key_name",
         "revoked_at",
         "paused_at",
         "pause_reason",
+        "gateway_key_hash",
         "created_at",
     )
-    actions = ["unpause"]
+    actions = ["unpause", "forget_gateway_key_hash"]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
@@ -148,6 +161,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def unpause(self, request, queryset: QuerySet[ApiKey]) -> None:
         count = queryset.filter(paused_at__isnull=False).update(paused_at=None, pause_reason="")
         self.message_user(request, f"{count} key(s) resumed.", messages.SUCCESS)
+
+    @admin.action(description="Forget the gateway's hash of the selected keys (learn it again)", permissions=["change"])
+    def forget_gateway_key_hash(self, request, queryset: QuerySet[ApiKey]) -> None:
+        count = queryset.exclude(gateway_key_hash="").update(gateway_key_hash="")
+        self.message_user(request, f"{count} key hash(es) forgotten; the next generation reporting one pins it.", messages.SUCCESS)
 
 
 @admin.register(AccessToken)

@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 
@@ -15,6 +15,9 @@ from accounts.secrets import (
     new_access_token,
 )
 from lib.constants import MONEY_DIGITS, MONEY_PLACES
+
+# KushRouter's pricing page: every model at 30% off its list price.
+KUSHROUTER_DISCOUNT = Decimal("0.30")
 
 
 class Team(models.Model):
@@ -81,7 +84,19 @@ class Gateway(models.Model):
         default=600, help_text="How long after a generation's creation a 404 means 'not yet'."
     )
     retention_days = models.PositiveIntegerField(
-        null=True, blank=True, help_text="How long the gateway keeps generation records, if limited."
+        null=True,
+        blank=True,
+        help_text="How long the gateway keeps generation records, if limited (KushRouter: at least 7 days). "
+        "FastRouter answers 404 for records that are not found or expired: set it there, so that expired "
+        "records become expired_unverified instead of missing.",
+    )
+    lookup_path = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        validators=[RegexValidator(r"^/[A-Za-z0-9._~/-]*$", "A path starting with /, e.g. /v1/generation.")],
+        help_text="Where the gateway answers generation lookups, e.g. /v1/generation for some OpenRouter-compatible "
+        "gateways; empty for the kind's usual path (/api/v1/generation; KushRouter /api/v1/generations).",
     )
     discount = models.DecimalField(
         max_digits=6,
@@ -107,6 +122,12 @@ class Gateway(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+    @staticmethod
+    def default_discount(kind: str) -> Decimal:
+        """The discount a new gateway of this kind starts with (KushRouter sells at 30% off list
+        price, as its pricing page says); overridable per gateway."""
+        return KUSHROUTER_DISCOUNT if kind == Gateway.Kind.KUSHROUTER else Decimal("0")
 
     def set_lookup_secret(self, secret: str) -> None:
         self.lookup_secret_encrypted = encrypt_secret(secret) if secret else ""
@@ -145,9 +166,33 @@ class ApiKey(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The hash the gateway reports for this key (FastRouter's `api_key`, "a hash of the key used",
+    # algorithm undocumented): pinned from the first generation that reports one, or set by an
+    # operator; cleared to learn it again. Generations reporting another hash are key_mismatch.
+    gateway_key_hash = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        help_text="The hash the gateway reports for this key (FastRouter). Learned from the first generation that "
+        "reports one; set it if you know it, clear it to learn it again.",
+    )
     # Set when the gateway refuses this key (401): lookups with it stop until an operator clears it.
     paused_at = models.DateTimeField(null=True, blank=True)
     pause_reason = models.CharField(max_length=500, blank=True, default="")
+    # How spend that arrives from elsewhere names this key (generations/sources): the LiteLLM model
+    # group names or deployment ids it serves, the api_base of those deployments, and the key's
+    # name at OpenRouter, which Broadcast traces carry. Matched within the key's team only.
+    litellm_models = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='LiteLLM model group names or deployment ids served with this key, e.g. ["gpt-4o-mini"].',
+    )
+    litellm_api_base = models.CharField(
+        max_length=500, blank=True, default="", help_text="The api_base of this key's LiteLLM deployments."
+    )
+    broadcast_key_name = models.CharField(
+        max_length=200, blank=True, default="", help_text="The key's name at OpenRouter, as Broadcast traces carry it."
+    )
 
     objects = ApiKeyQuerySet.as_manager()
 

@@ -63,18 +63,24 @@ def gateway_create(
     concurrency: int | None = None,
     rate_limit_per_second: int | None = None,
     discount: Decimal | None = None,
+    lookup_path: str = "",
 ) -> Gateway:
     """Create a gateway connection. Unset numbers take the model's defaults, except retention,
-    which defaults to what the gateway kind documents (7 days for KushRouter). A management key
-    (for coverage checks) is only accepted on OpenRouter gateways, the only kind that documents
-    per-key activity."""
+    which defaults to what the gateway kind documents (7 days for KushRouter), and the discount
+    (KushRouter sells at 30% off list price). `lookup_path` is where the gateway answers lookups
+    when it is not the kind's usual path (some OpenRouter-compatible gateways: /v1/generation).
+    A management key (for coverage checks) is only accepted on OpenRouter gateways, the only kind
+    that documents per-key activity."""
     if kind not in Gateway.Kind.values:
         raise ValidationError(f"Unknown gateway kind {kind!r}: choose one of {', '.join(Gateway.Kind.values)}.")
     if management_secret and kind != Gateway.Kind.OPENROUTER:
         raise ValidationError(
             f"A management key is only used on openrouter gateways; {kind} documents no activity endpoint."
         )
-    gateway = Gateway(slug=slug, kind=kind, base_url=base_url.rstrip("/"), name=name or slug)
+    gateway = Gateway(
+        slug=slug, kind=kind, base_url=base_url.rstrip("/"), name=name or slug, lookup_path=lookup_path.strip()
+    )
+    gateway.discount = Gateway.default_discount(kind)
     gateway.retention_days = retention_days if retention_days is not None else DEFAULT_RETENTION_DAYS.get(kind)
     given = {
         "grace_seconds": grace_seconds,
@@ -101,9 +107,14 @@ def api_key_create(
     slug: str = "",
     is_byok: bool = False,
     monthly_budget: Decimal | None = None,
+    litellm_models: list[str] | None = None,
+    litellm_api_base: str = "",
+    broadcast_key_name: str = "",
 ) -> ApiKey:
     """Register a team's gateway API key, encrypting the secret. The slug defaults to
-    `<team>-<name>`. A key already registered on the gateway is refused, whoever owns it."""
+    `<team>-<name>`. A key already registered on the gateway is refused, whoever owns it.
+    `litellm_models`, `litellm_api_base` and `broadcast_key_name` say how LiteLLM and OpenRouter
+    Broadcast name the key (generations/sources/keys.py)."""
     secret = secret.strip()
     if not secret:
         raise ValidationError("The key's secret is empty.")
@@ -117,6 +128,9 @@ def api_key_create(
         slug=_validated_slug(slug, source=f"{team.slug}-{name}"),
         is_byok=is_byok,
         monthly_budget=monthly_budget,
+        litellm_models=[model.strip() for model in litellm_models or [] if model.strip()],
+        litellm_api_base=litellm_api_base.strip(),
+        broadcast_key_name=broadcast_key_name.strip(),
     )
     api_key.set_secret(secret)
     duplicate_message = f"This key is already registered on gateway {gateway.slug}."

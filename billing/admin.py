@@ -540,10 +540,17 @@ class DiscrepancyAdmin(admin.ModelAdmin):
 
 @admin.register(ModelPrice)
 class ModelPriceAdmin(admin.ModelAdmin):
-    list_display = ("gateway", "model", "prompt", "completion", "cache_read", "cache_write", "valid_from")
-    list_filter = ("gateway",)
+    list_display = ("gateway", "model", "prompt", "completion", "cache_read", "cache_write", "valid_from", "price_source")
+    list_filter = ("gateway", "source")
     search_fields = ("model",)
     list_select_related = ("gateway",)
 
+    @admin.display(description="source", ordering="source")
+    def price_source(self, price: ModelPrice) -> str:
+        """Import or gateway list (with when it was read). Prices the catalog gives are not
+        stored: the reconciliation overview shows them under "List prices in force"."""
+        return price.source_description
+
+
 # Coverage results have their own admin module, beside the coverage code.
-from billing.coverage import admin as coverage_admin  # noqa: F401
+from billing.coverage import admin as coverage_admin  # noqa: E402, F401

@@ -11,11 +11,13 @@ from billing.coverage.selectors import coverage_overview
 from billing.invoicing.exports import invoice_lines, invoice_pdf, invoice_title, invoices_csv
 from billing.models import Invoice
 from billing.selectors_overview import gateways_overview, open_discrepancies_by_kind
+from billing.selectors_prices import RECENT_DAYS, models_price_status
 
 
 @permission_required("billing.view_discrepancy", raise_exception=True)
 def reconciliation_overview(request: HttpRequest) -> TemplateResponse:
     now = timezone.now()
+    price_status = models_price_status(now=now)
     context = {
         **admin.site.each_context(request),
         "title": "Reconciliation overview",
@@ -23,6 +25,9 @@ def reconciliation_overview(request: HttpRequest) -> TemplateResponse:
         "gateways": gateways_overview(now=now),
         "open_by_kind": open_discrepancies_by_kind(),
         "coverage": coverage_overview(now=now),
+        "price_status": price_status,
+        "price_status_days": RECENT_DAYS,
+        "price_missing_count": sum(row.missing for row in price_status),
     }
     return TemplateResponse(request, "admin/billing/overview.html", context)
 

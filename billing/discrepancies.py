@@ -4,8 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.models import Discrepancy, DiscrepancyEvent, DiscrepancyStatus
-from generations.models import Generation, GenerationState
-from generations.rollups import SpendFacts, rollup_generations_changed
+from generations.services import generation_requeue
 from lib.errors import DomainError
 
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
@@ -56,14 +55,8 @@ def discrepancy_request_recheck(*, discrepancy: Discrepancy, by, reason: str) ->
         raise DiscrepancyTransitionError("A key-day finding has no generation to look up: run check_coverage for its day.")
     with transaction.atomic():
         locked = Discrepancy.objects.select_for_update().get(pk=discrepancy.pk)
-        generation = Generation.objects.select_for_update().get(pk=locked.generation_id)
-        before = SpendFacts.of(generation)
         now = timezone.now()
-        generation.state = GenerationState.PENDING
-        generation.next_attempt_at = now
-        generation.attempts = 0
-        generation.save(update_fields=["state", "next_attempt_at", "attempts"])
-        rollup_generations_changed([(before, SpendFacts.of(generation))])
+        generation_requeue(generation_id=locked.generation_id, reset_attempts=True, now=now)
         DiscrepancyEvent.objects.create(
             discrepancy=locked,
             at=now,

@@ -11,9 +11,20 @@ from accounts.models import ApiKey, Gateway, Team
 from generations.models import Generation, money_field
 from lib.errors import DomainError
 
+PER_MILLION = Decimal(1_000_000)
+
+
+class PriceSource(models.TextChoices):
+    """Where a stored list price came from. The catalog (genai-prices) is not stored: it ships
+    with the package and is read where no stored price is in force (billing/price_book.py)."""
+
+    IMPORT = "import", "import"
+    GATEWAY_LIST = "gateway_list", "gateway list"
+
 
 class ModelPrice(models.Model):
-    """A gateway's list price for a model, in USD per million tokens, from a date on."""
+    """A gateway's list price for a model, in USD per million tokens, from a date on: imported
+    by finance (`import_prices`) or read from the gateway's own model list (`sync_prices`)."""
 
     gateway = models.ForeignKey(Gateway, on_delete=models.CASCADE, related_name="prices")
     model = models.CharField(max_length=200)
@@ -22,15 +33,33 @@ class ModelPrice(models.Model):
     cache_read = money_field(null=True, blank=True)
     cache_write = money_field(null=True, blank=True)
     valid_from = models.DateField()
+    source = models.CharField(max_length=16, choices=PriceSource.choices, default=PriceSource.IMPORT)
+    # Gateway lists only: when the list was read, and the prompt size from which the gateway
+    # charges other (long-context) rates; this price holds only below it.
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    applies_below_prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["gateway", "model", "-valid_from"]
         constraints = [
-            models.UniqueConstraint(fields=["gateway", "model", "valid_from"], name="modelprice_unique_from")
+            models.UniqueConstraint(
+                fields=["gateway", "model", "source", "valid_from"], name="modelprice_unique_source_from"
+            )
         ]
 
     def __str__(self) -> str:
-        return f"{self.gateway} {self.model} from {self.valid_from}"
+        return f"{self.gateway} {self.model} from {self.valid_from} ({self.get_source_display()})"
+
+    @property
+    def source_description(self) -> str:
+        """Where this price came from, as a finding's detail and the admin say it."""
+        if self.source == PriceSource.GATEWAY_LIST:
+            read = f", read {self.fetched_at:%Y-%m-%d}" if self.fetched_at else ""
+            return f"gateway list ({self.gateway.slug}{read})"
+        return f"import (from {self.valid_from:%Y-%m-%d})"
+
+    def applies_to(self, *, input_tokens: int) -> bool:
+        return self.applies_below_prompt_tokens is None or input_tokens < self.applies_below_prompt_tokens
 
 
 class DiscrepancyKind(models.TextChoices):
@@ -45,6 +74,9 @@ class DiscrepancyKind(models.TextChoices):
     MISSING_UPSTREAM = "missing_upstream"
     EXPIRED_UNVERIFIED = "expired_unverified"
     CANCELLED_BILLED = "cancelled_billed"
+    UNREADABLE_RECORD = "unreadable_record"
+    CACHE_HIT = "cache_hit"
+    PRICE_UNCHECKED = "price_unchecked"
     # Per key, UTC day and model (coverage checks, billing/coverage): no generation.
     UNRECORDED_SPEND = "unrecorded_spend"
     UNBILLED_RECORDS = "unbilled_records"
@@ -88,9 +120,9 @@ class Discrepancy(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False)
     kind = models.CharField(max_length=32, choices=DiscrepancyKind.choices)
     severity = models.CharField(max_length=10, choices=Severity.choices)
-    expected = models.DecimalField(max_digits=30, decimal_places=12, null=True, blank=True)
-    actual = models.DecimalField(max_digits=30, decimal_places=12, null=True, blank=True)
-    delta = models.DecimalField(max_digits=30, decimal_places=12, null=True, blank=True)
+    expected = money_field(null=True, blank=True)
+    actual = money_field(null=True, blank=True)
+    delta = money_field(null=True, blank=True)
     detail = models.TextField(blank=True, default="")
     status = models.CharField(max_length=16, choices=DiscrepancyStatus.choices, default=DiscrepancyStatus.OPEN)
     created_at = models.DateTimeField(default=timezone.now)
@@ -123,7 +155,8 @@ class Discrepancy(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "kind"], name="discrepancy_status_kind"),
-            models.Index(fields=["created_at"], name="discrepancy_created"),
+            # The finance list's order (newest first, the admin's and the overview's).
+            models.Index(fields=["created_at", "id"], name="discrepancy_created_id"),
             models.Index(fields=["team", "status", "api_key"], name="discrepancy_team_status_key"),
         ]
 
@@ -231,7 +264,11 @@ class Invoice(models.Model):
                 fields=["team", "period"], condition=~Q(status="void"), name="invoice_one_live_per_team_period"
             )
         ]
-        indexes = [models.Index(fields=["status", "period"], name="invoice_status_period")]
+        indexes = [
+            models.Index(fields=["status", "period"], name="invoice_status_period"),
+            # The finance list's order (Meta.ordering), across every team.
+            models.Index(fields=["-period", "team"], name="invoice_period_team"),
+        ]
 
     def __str__(self) -> str:
         return self.number or f"Draft {self.team} {self.period:%Y-%m}"

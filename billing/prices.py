@@ -5,6 +5,9 @@ a gateway slug, a model, USD per million tokens (cache prices may be empty), and
 which the price holds. The whole file is checked before anything is written, and written in one
 transaction: a bad row rejects the file, naming its line. A row for a (gateway, model, date) that
 already has a price replaces it, so importing the same file twice changes nothing.
+
+An imported price overrides the gateway's own list and the catalog for that gateway and model
+(billing/price_book.py).
 """
 
 import csv
@@ -16,14 +19,14 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 
 from accounts.models import Gateway
-from billing.models import ModelPrice
-from lib.constants import MONEY_DIGITS, MONEY_PLACES
+from billing.models import ModelPrice, PriceSource
 from lib.errors import DomainError
+from lib.precision import MONEY_INTEGER_DIGITS, stored_amount
 
 PRICE_COLUMNS = ("gateway", "model", "prompt", "completion", "cache_read", "cache_write", "valid_from")
 PRICE_FIELDS = ("prompt", "completion", "cache_read", "cache_write")
 OPTIONAL_PRICE_FIELDS = ("cache_read", "cache_write")
-MAX_INTEGER_DIGITS = MONEY_DIGITS - MONEY_PLACES
+MAX_INTEGER_DIGITS = MONEY_INTEGER_DIGITS
 MODEL_NAME_LENGTH = ModelPrice._meta.get_field("model").max_length
 
 
@@ -53,14 +56,16 @@ def prices_import(*, lines: Iterable[str]) -> PriceImportResult:
         existing = {
             key
             for key in ModelPrice.objects.filter(
-                gateway__in={price.gateway_id for price in prices}, model__in={price.model for price in prices}
+                gateway__in={price.gateway_id for price in prices},
+                model__in={price.model for price in prices},
+                source=PriceSource.IMPORT,
             ).values_list("gateway_id", "model", "valid_from")
             if key in keys
         }
         ModelPrice.objects.bulk_create(
             prices,
             update_conflicts=True,
-            unique_fields=["gateway", "model", "valid_from"],
+            unique_fields=["gateway", "model", "source", "valid_from"],
             update_fields=list(PRICE_FIELDS),
         )
     return PriceImportResult(created=len(keys) - len(existing), updated=len(existing))
@@ -104,7 +109,8 @@ def _price_from_row(row: list[str], *, line: int, gateways: dict[str, Gateway]) 
     if len(model) > MODEL_NAME_LENGTH:
         raise PriceImportError(line, f"the model name is longer than {MODEL_NAME_LENGTH} characters")
     amounts = {field: _amount(cells[field], column=field, line=line) for field in PRICE_FIELDS}
-    return ModelPrice(gateway=gateway, model=model, valid_from=_date(cells["valid_from"], line=line), **amounts)
+    valid_from = _date(cells["valid_from"], line=line)
+    return ModelPrice(gateway=gateway, model=model, source=PriceSource.IMPORT, valid_from=valid_from, **amounts)
 
 
 def _amount(text: str, *, column: str, line: int) -> Decimal | None:
@@ -118,11 +124,9 @@ def _amount(text: str, *, column: str, line: int) -> Decimal | None:
         raise PriceImportError(line, f"{column} {text!r} is not a number") from None
     if not amount.is_finite() or amount < 0:
         raise PriceImportError(line, f"{column} {text!r} must be a price of zero or more")
-    if -amount.normalize().as_tuple().exponent > MONEY_PLACES:
-        raise PriceImportError(line, f"{column} {text!r} has more than {MONEY_PLACES} decimal places")
     if amount >= Decimal(10) ** MAX_INTEGER_DIGITS:
         raise PriceImportError(line, f"{column} {text!r} is too large")
-    return amount
+    return stored_amount(amount)
 
 
 def _date(text: str, *, line: int) -> date:

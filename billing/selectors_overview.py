@@ -1,12 +1,13 @@
 """The reconciliation overview for finance: per gateway, where generations stand.
 
-Counts come from the daily roll-ups (a few rows per key and day), the oldest pending generation
-from the generation_due_pending partial index (pending rows only), open discrepancy amounts from
-the (status, kind) index. Nothing here scans the generations table.
+Counts come from the daily roll-ups (a few rows per key and day); so does the day of the oldest
+pending generation, which is then found among that day's generations of the keys with pending
+ones (the (api_key, created_at) index); open discrepancy amounts come from the (status, kind)
+index. Nothing here scans the generations table or aggregates its pending rows.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, Min, Sum
@@ -78,13 +79,7 @@ def gateways_overview(*, now: datetime) -> list[GatewayOverview]:
     all_time = {row.key[0]: row for row in spend_rows_by(DailySpend.objects.all(), ("api_key__gateway_id",))}
     this_month = DailySpend.objects.filter(day__gte=period_of(now.date()))
     month = {row.key[0]: row for row in spend_rows_by(this_month, ("api_key__gateway_id",))}
-    oldest = dict(
-        Generation.objects.filter(state=GenerationState.PENDING)
-        .values("gateway_id")
-        .order_by("gateway_id")
-        .annotate(oldest=Min("created_at"))
-        .values_list("gateway_id", "oldest")
-    )
+    oldest = oldest_pending_by_gateway()
     return [
         GatewayOverview(
             gateway=gateway,
@@ -95,6 +90,37 @@ def gateways_overview(*, now: datetime) -> list[GatewayOverview]:
         )
         for gateway in Gateway.objects.order_by("slug")
     ]
+
+
+def oldest_pending_by_gateway() -> dict[int, datetime]:
+    """When each gateway's oldest pending generation was created: the first roll-up day with
+    pending generations, then the earliest of those generations on that day (a bounded read)."""
+    first_days = (
+        DailySpend.objects.filter(pending__gt=0)
+        .values("api_key__gateway_id")
+        .order_by("api_key__gateway_id")
+        .annotate(first_day=Min("day"))
+        .values_list("api_key__gateway_id", "first_day")
+    )
+    oldest: dict[int, datetime] = {}
+    for gateway_id, first_day in first_days:
+        start, end = day_bounds(first_day)
+        keys = DailySpend.objects.filter(day=first_day, pending__gt=0, api_key__gateway_id=gateway_id)
+        found = Generation.objects.filter(
+            api_key_id__in=keys.values("api_key_id"),
+            state=GenerationState.PENDING,
+            created_at__gte=start,
+            created_at__lt=end,
+        ).aggregate(oldest=Min("created_at"))["oldest"]
+        if found is not None:
+            oldest[gateway_id] = found
+    return oldest
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """A UTC day (a roll-up's `day`) as a half-open datetime range."""
+    start = datetime.combine(day, time.min, tzinfo=UTC)
+    return start, start + timedelta(days=1)
 
 
 def open_discrepancies_by_kind() -> list[OpenDiscrepancies]:

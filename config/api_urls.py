@@ -11,6 +11,7 @@ from billing.api import (
     KeySpendView,
 )
 from generations.api import GenerationDetailView, GenerationListView
+from generations.sources.api import LiteLLMIngestView
 
 urlpatterns = [
     path("generations/", GenerationListView.as_view(), name="api-generations"),
@@ -19,6 +20,7 @@ urlpatterns = [
         GenerationDetailView.as_view(),
         name="api-generation-detail",
     ),
+    path("integrations/litellm/", LiteLLMIngestView.as_view(), name="api-integrations-litellm"),
     path("keys/", KeyListView.as_view(), name="api-keys"),
     path("keys/<slug:slug>/spend/", KeySpendView.as_view(), name="api-key-spend"),
     path("discrepancies/", DiscrepancyListView.as_view(), name="api-discrepancies"),

@@ -26,6 +26,7 @@ from billing.models import ModelPrice
 from billing.reconciliation.facts import MONEY_QUANTUM, PER_MILLION
 from demo.coverage import demo_coverage_seed
 from demo.simulator.records import sample_body
+from demo.sources import demo_sources_seed
 from generations.gateways.exact_json import dumps_exact
 from generations.models import Generation, GenerationState
 from generations.rollups import rollup_generations_added
@@ -46,6 +47,10 @@ class DemoModel:
     cache_write: Decimal | None = None
     reasoning: bool = False
     weight: int = 1
+    # The demo's gateways charge these rates. For most models they are the genai-prices
+    # catalog's, so the demo needs no price of its own; an `imported` model's rates differ from
+    # the catalog's (a provider's own price), and the demo imports them to show an override.
+    imported: bool = False
 
 
 MODELS = (
@@ -60,8 +65,13 @@ MODELS = (
         weight=3,
     ),
     DemoModel("google/gemini-2.0-flash-001", "Google", Decimal("0.10"), Decimal("0.40"), Decimal("0.025"), weight=4),
-    DemoModel("meta-llama/llama-3.1-70b-instruct", "DeepInfra", Decimal("0.23"), Decimal("0.40"), weight=2),
-    DemoModel("deepseek/deepseek-r1", "DeepSeek", Decimal("0.55"), Decimal("2.19"), Decimal("0.14"), reasoning=True),
+    DemoModel(
+        "meta-llama/llama-3.1-70b-instruct", "DeepInfra", Decimal("0.23"), Decimal("0.40"), weight=2, imported=True
+    ),
+    DemoModel(
+        "deepseek/deepseek-r1", "DeepSeek", Decimal("0.55"), Decimal("2.19"), Decimal("0.14"), reasoning=True,
+        imported=True,
+    ),
 )
 SUBSTITUTES = {"openai/gpt-4o": "openai/gpt-4o-mini", "anthropic/claude-3.5-sonnet": "anthropic/claude-3.5-haiku"}
 DATED = {"openai/gpt-4o": "openai/gpt-4o-2024-08-06", "openai/gpt-4o-mini": "openai/gpt-4o-mini-2024-07-18"}
@@ -128,6 +138,13 @@ def demo_seed(
         keys = _api_keys(teams, gateways, rng, summary)
         _prices(gateways, now)
         specs = _generations(keys, now, generations, rng, summary)
+        source_specs, from_sources = demo_sources_seed(keys=keys, now=now)
+        specs += source_specs
+        summary.generations += sum(from_sources.values())
+        summary.notes.append(
+            "Generations that arrived from where they were recorded: "
+            + ", ".join(f"{count} from {source}" for source, count in from_sources.items())
+        )
         production = next(key for key in keys if key.api_key.slug == "acme-openrouter")
         unposted = demo_coverage_seed(
             gateway=gateways["openrouter"], api_key=production.api_key, secret=production.secret,
@@ -225,6 +242,7 @@ def _api_keys(teams: list[Team], gateways: dict[str, Gateway], rng: random.Rando
 
 
 def _prices(gateways: dict[str, Gateway], now: datetime) -> None:
+    """Import only the prices the catalog does not already have right (see DemoModel.imported)."""
     valid_from = (now.replace(day=1) - timedelta(days=40)).replace(day=1).date()
     ModelPrice.objects.bulk_create(
         ModelPrice(
@@ -238,6 +256,7 @@ def _prices(gateways: dict[str, Gateway], now: datetime) -> None:
         )
         for gateway in gateways.values()
         for model in MODELS
+        if model.imported
     )
 
 

@@ -8,7 +8,6 @@ from django.contrib import admin
 from django.core.paginator import Paginator
 from django.utils.html import format_html
 
-from accounts.models import Gateway
 from generations.gateways.exact_json import dumps_exact, loads_exact
 from generations.models import GatewayRecord, Generation
 
@@ -54,13 +53,11 @@ def raw_json_html(record: GatewayRecord) -> str:
 
 
 def exact_id_search(queryset, search_term: str):
-    """Generations with exactly this gateway id, on any gateway: `gateway_id IN (...) AND
-    external_id = ...` walks the unique (gateway, external_id) index once per gateway."""
+    """Generations with exactly this gateway id, on any gateway (GenerationQuerySet.with_external_id)."""
     term = search_term.strip()
     if not term:
         return queryset
-    gateway_ids = list(Gateway.objects.values_list("pk", flat=True))
-    return queryset.filter(gateway_id__in=gateway_ids, external_id=term)
+    return queryset.with_external_id(term)
 
 
 class GatewayRecordInline(admin.StackedInline):

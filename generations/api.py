@@ -24,7 +24,7 @@ from generations.serializers import (
 )
 from lib.pagination import KeysetPagination
 from lib.permissions import CanIngest, CanRead
-from lib.query_params import choice_param, datetime_param, text_param
+from lib.query_params import choice_param, datetime_param, filtered, text_param
 from lib.schema import error_responses
 
 GENERATION_FILTERS = [
@@ -56,9 +56,11 @@ class GenerationListView(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[Generation]:
         request = self.request
         queryset = visible_generations(request.user)
+        external_id = text_param(request, "id")
+        if external_id is not None:
+            queryset = queryset.with_external_id(external_id)
         exact = {
             "gateway__slug": text_param(request, "gateway"),
-            "external_id": text_param(request, "id"),
             "api_key__slug": text_param(request, "api_key"),
             "team__slug": text_param(request, "team"),
             "model": text_param(request, "model"),
@@ -66,7 +68,7 @@ class GenerationListView(generics.ListAPIView):
             "created_at__gte": datetime_param(request, "created_after"),
             "created_at__lt": datetime_param(request, "created_before"),
         }
-        return queryset.filter(**{lookup: value for lookup, value in exact.items() if value is not None})
+        return filtered(queryset, exact)
 
     @extend_schema(
         summary="List generations",

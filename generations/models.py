@@ -58,6 +58,21 @@ class GenerationQuerySet(models.QuerySet):
     def due(self, now=None) -> "GenerationQuerySet":
         return self.pending().filter(next_attempt_at__lte=now or timezone.now())
 
+    def recheck_due(self, now=None) -> "GenerationQuerySet":
+        """Missing and unreadable generations whose slow re-check is due."""
+        return self.filter(
+            state__in=[GenerationState.MISSING, GenerationState.DISPUTED],
+            next_attempt_at__isnull=False,
+            next_attempt_at__lte=now or timezone.now(),
+        )
+
+    def with_external_id(self, external_id: str) -> "GenerationQuerySet":
+        """Generations with exactly this gateway id, on any gateway: `gateway_id IN (...) AND
+        external_id = ...` walks the unique (gateway, external_id) index once per gateway, where
+        `external_id = ...` alone would scan the table."""
+        gateway_ids = list(Gateway.objects.values_list("pk", flat=True))
+        return self.filter(gateway_id__in=gateway_ids, external_id=external_id)
+
 
 class Generation(models.Model):
     """Our record of one call. This is the table that grows to hundreds of millions of rows:
@@ -95,6 +110,8 @@ class Generation(models.Model):
         indexes = [
             models.Index(fields=["api_key", "created_at"], name="generation_key_time"),
             models.Index(fields=["team", "created_at"], name="generation_team_time"),
+            # The API's list order (its keyset) for finance staff, who see every team.
+            models.Index(fields=["created_at", "id"], name="generation_time_id"),
             models.Index(
                 fields=["gateway", "next_attempt_at"],
                 condition=Q(state="pending"),
@@ -104,6 +121,12 @@ class Generation(models.Model):
                 fields=["team", "created_at"],
                 condition=~Q(state="verified"),
                 name="generation_team_unverified",
+            ),
+            # Slow re-checks of missing and unreadable generations (generations/scheduling.py).
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(state__in=["missing", "disputed"], next_attempt_at__isnull=False),
+                name="generation_recheck_due",
             ),
         ]
 

@@ -17,6 +17,7 @@ from billing.models import (
     DiscrepancyStatus,
     Severity,
 )
+from generations.models import Generation
 from generations.parsers import DecimalJSONParser
 from generations.serializers import FindingSerializer
 from lib.pagination import KeysetPagination
@@ -60,8 +61,12 @@ class DiscrepancyListView(generics.ListAPIView):
 
     def get_queryset(self) -> QuerySet[Discrepancy]:
         request = self.request
+        queryset = visible_discrepancies(request.user)
+        external_id = text_param(request, "generation")
+        if external_id is not None:
+            queryset = queryset.filter(generation__in=Generation.objects.with_external_id(external_id).values("pk"))
         return filtered(
-            visible_discrepancies(request.user),
+            queryset,
             {
                 "api_key__gateway__slug": text_param(request, "gateway"),
                 "generation__external_id": text_param(request, "generation"),

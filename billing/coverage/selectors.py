@@ -1,6 +1,7 @@
 """Reads of coverage: per key and UTC day, and per gateway for the overview. From the stored
 coverage rows and findings only; nothing here calls the gateway."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -90,9 +91,10 @@ def open_unrecorded_spend(*, start: date, end: date, team: Team | None = None, a
     return _open_unrecorded(queryset).aggregate(amount=Sum("delta"))["amount"] or ZERO
 
 
-def open_unrecorded_spend_by_key(*, team: Team, start: date, end: date) -> dict[int, Decimal]:
-    rows = _open_unrecorded(Discrepancy.objects.filter(team=team, day__gte=start, day__lt=end))
-    return dict(rows.values("api_key_id").annotate(amount=Sum("delta")).values_list("api_key_id", "amount"))
+def open_unrecorded_spend_by(*, teams: Sequence[Team], start: date, end: date, field: str) -> dict[int, Decimal]:
+    """open_unrecorded_spend of the teams per `field` value ("team_id" or "api_key_id")."""
+    rows = _open_unrecorded(Discrepancy.objects.filter(team__in=teams, day__gte=start, day__lt=end))
+    return dict(rows.values(field).annotate(amount=Sum("delta")).values_list(field, "amount"))
 
 
 @dataclass(frozen=True)

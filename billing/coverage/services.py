@@ -23,7 +23,7 @@ from billing.coverage.models import CoverageCheck
 from billing.coverage.writes import KeyDayResult, coverage_check_failed, coverage_results_apply
 from billing.models import KEY_DAY_KINDS, OPEN_STATUSES, Discrepancy
 from billing.reconciliation.facts import Tolerance
-from billing.reconciliation.services import _tell_admins as tell_admins
+from billing.reconciliation.services.writes import _tell_admins as tell_admins
 from generations.gateways.base import BadPayload, Unauthorised
 from generations.gateways.openrouter_activity import fetch_activity, fetch_keys
 from generations.models import DailySpend

@@ -151,29 +151,44 @@ def invoices_draft_period(*, period: date) -> list[Invoice]:
             for invoice in Invoice.objects.exclude(status=InvoiceStatus.VOID).filter(period=period).select_related("team")
         }
         drafts = [invoices[team.pk] for team in teams if invoices[team.pk].status == InvoiceStatus.DRAFT]
-        InvoiceLine.objects.filter(invoice__in=drafts).delete()
-        usage = _usage_rows_by_team(period=period)
-        key_names = _key_names(row for rows in usage.values() for row in rows)
-        adjustments = adjustments_for_drafts(invoices=drafts)
-        markups = {team.pk: team.invoice_markup for team in teams}
-        all_lines: list[InvoiceLine] = []
-        now = timezone.now()
-        for invoice in drafts:
-            lines = _usage_lines(invoice, usage.get(invoice.team_id, []), key_names)
-            lines += _adjustment_lines(invoice, adjustments[invoice.pk])
-            _set_totals(invoice, lines, markup_fraction=markups[invoice.team_id])
-            invoice.drafted_at = now
-            all_lines += lines
-        InvoiceLine.objects.bulk_create(all_lines, batch_size=5000)
-        Invoice.objects.bulk_update(drafts, ["subtotal", "markup", "total", "verified_amount", "drafted_at"])
+        _drafts_rebuild(drafts, period=period)
     return [invoices[team.pk] for team in teams]
 
 
-def invoices_redraft_open() -> int:
-    """Rebuild every draft invoice (as reconciliation proceeds); returns how many."""
-    drafts = Invoice.objects.filter(status=InvoiceStatus.DRAFT).select_related("team").order_by("period", "pk")
-    count = 0
+def _drafts_rebuild(drafts: list[Invoice], *, period: date) -> None:
+    """Rebuild the period's drafts (their teams locked, `team` loaded) in a few statements: the
+    month's roll-ups read once, the lines written in one bulk insert, the totals in one update."""
+    InvoiceLine.objects.filter(invoice__in=drafts).delete()
+    usage = _usage_rows_by_team(period=period)
+    key_names = _key_names(row for rows in usage.values() for row in rows)
+    adjustments = adjustments_for_drafts(invoices=drafts)
+    all_lines: list[InvoiceLine] = []
+    now = timezone.now()
     for invoice in drafts:
-        invoice_draft(team=invoice.team, period=invoice.period)
-        count += 1
+        lines = _usage_lines(invoice, usage.get(invoice.team_id, []), key_names)
+        lines += _adjustment_lines(invoice, adjustments[invoice.pk])
+        _set_totals(invoice, lines, markup_fraction=invoice.team.invoice_markup)
+        invoice.drafted_at = now
+        all_lines += lines
+    InvoiceLine.objects.bulk_create(all_lines, batch_size=5000)
+    Invoice.objects.bulk_update(drafts, ["subtotal", "markup", "total", "verified_amount", "drafted_at"])
+
+
+def invoices_redraft_open() -> int:
+    """Rebuild every draft invoice (as reconciliation proceeds), set-based per month like
+    invoices_draft_period; returns how many. Only existing drafts: no invoice is created."""
+    periods = (
+        Invoice.objects.filter(status=InvoiceStatus.DRAFT).values_list("period", flat=True).distinct().order_by("period")
+    )
+    count = 0
+    for period in list(periods):
+        with transaction.atomic():
+            open_teams = Invoice.objects.filter(status=InvoiceStatus.DRAFT, period=period).values("team_id")
+            teams = list(Team.objects.select_for_update().filter(pk__in=open_teams).order_by("pk"))
+            # Read again under the teams' locks: a draft may have been finalized meanwhile.
+            drafts = list(
+                Invoice.objects.filter(status=InvoiceStatus.DRAFT, period=period, team__in=teams).select_related("team")
+            )
+            _drafts_rebuild(drafts, period=period)
+        count += len(drafts)
     return count

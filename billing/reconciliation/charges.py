@@ -21,7 +21,7 @@ ZERO = Decimal(0)
 
 
 def money(amount: Decimal) -> Decimal:
-    """An amount at the precision generations store (12 places), rounded half to even."""
+    """An amount at the precision generations store (18 places), rounded half to even."""
     return amount.quantize(MONEY_QUANTUM, rounding=ROUND_HALF_EVEN)
 
 
@@ -45,17 +45,43 @@ def list_cost(
 def kushrouter_cost(*, record: GatewayGenerationRecord, price: ListPrice, discount: Decimal) -> Decimal:
     """KushRouter's charge: its usage tokens at list price, less the gateway's discount.
 
-    KushRouter's usage follows Anthropic's convention: `prompt_tokens` are the uncached input
-    tokens, and `cache_read_input_tokens` / `cache_creation_input_tokens` come on top of them.
+    KushRouter does not document which convention its `usage` follows, so the provider's is
+    assumed. Anthropic models: `prompt_tokens` are the uncached input tokens, and
+    `cache_read_input_tokens` / `cache_creation_input_tokens` come on top of them. Every other
+    model (OpenAI's among them): `prompt_tokens` already include the cached tokens, so the cache
+    reads are taken out of it before pricing, never counted twice.
+    (genai-prices counts cache reads and writes inside the input tokens instead;
+    billing/catalog.py maps one onto the other.)
     """
+    prompt = record.tokens_prompt or 0
+    if not is_anthropic_model(record.served_model):
+        prompt = max(prompt - (record.tokens_cached or 0), 0)
     cost = list_cost(
         price=price,
-        prompt=record.tokens_prompt or 0,
+        prompt=prompt,
         completion=record.tokens_completion or 0,
         cache_read=record.tokens_cached or 0,
         cache_write=record.tokens_cache_write or 0,
     )
     return money(cost * (1 - discount))
+
+
+def is_anthropic_model(model: str) -> bool:
+    """Claude models (KushRouter names them without a provider prefix: `claude-sonnet-4-...`)."""
+    slug = model.strip().lower()
+    return slug.startswith(("anthropic/", "claude"))
+
+
+def total_input_tokens(*, kind: str, record: GatewayGenerationRecord) -> int:
+    """All the input tokens of a call, cache reads and writes included: what a tiered (long
+    context) list price counts. OpenRouter's and FastRouter's prompt counts already include the
+    cached tokens, and so do KushRouter's for every model but Anthropic's (see kushrouter_cost)."""
+    prompt = record.tokens_prompt or 0
+    if kind == "kushrouter":
+        if is_anthropic_model(record.served_model):
+            return prompt + (record.tokens_cached or 0) + (record.tokens_cache_write or 0)
+        return prompt + (record.tokens_cache_write or 0)
+    return prompt
 
 
 def gateway_charge(

@@ -5,18 +5,22 @@ The rules see our record of a generation (`OurGeneration`), the gateway's normal
 and the gateway's tolerances, and return `Finding`s.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from lib.constants import MONEY_PLACES
+from billing.models import DiscrepancyKind, Severity
+from generations.gateways.base import GatewayGenerationRecord
+from generations.models import GenerationState
+from lib.precision import MONEY_QUANTUM  # noqa: F401  (re-exported: the rules' precision)
 
-ERROR = "error"
-WARNING = "warning"
-INFO = "info"
+# The models' enums, so a finding's kind and severity and a verdict's state are what is stored.
+ERROR = Severity.ERROR
+WARNING = Severity.WARNING
+INFO = Severity.INFO
+Kind = DiscrepancyKind
+State = GenerationState
 
-# The smallest amount a generation's cost or a price can store (lib.constants.MONEY_PLACES).
-MONEY_QUANTUM = Decimal(1).scaleb(-MONEY_PLACES)
 # List prices are in USD per million tokens.
 PER_MILLION = Decimal(1_000_000)
 
@@ -38,6 +42,11 @@ class OurGeneration:
     cancelled: bool
     # ApiKey.fingerprint: SHA-256 hex of the key's secret, compared with gateway key hashes.
     key_fingerprint: str
+    # ApiKey.gateway_key_hash: the hash the gateway reports for this key (FastRouter's `api_key`),
+    # pinned from the first generation that reported one, or set by an operator; "" until then.
+    pinned_key_hash: str = ""
+    # Lookups made so far (Generation.attempts).
+    attempts: int = 0
 
     @classmethod
     def of(cls, generation) -> "OurGeneration":
@@ -54,27 +63,34 @@ class OurGeneration:
             is_byok=generation.is_byok or generation.api_key.is_byok,
             cancelled=generation.cancelled,
             key_fingerprint=generation.api_key.fingerprint,
+            pinned_key_hash=generation.api_key.gateway_key_hash,
+            attempts=generation.attempts,
         )
 
 
 @dataclass(frozen=True)
 class ListPrice:
-    """A model's list price on a gateway, in USD per million tokens (billing.models.ModelPrice)."""
+    """A model's list price on a gateway, in USD per million tokens, and where it came from
+    (`source`: an import, the gateway's own model list, or the catalog and its version; see
+    billing/price_book.py for which one is in force)."""
 
     model: str
     prompt: Decimal
     completion: Decimal
     cache_read: Decimal | None = None
     cache_write: Decimal | None = None
+    source: str = ""
 
     @classmethod
     def of(cls, model_price) -> "ListPrice":
+        """From a billing.models.ModelPrice row."""
         return cls(
             model=model_price.model,
             prompt=model_price.prompt,
             completion=model_price.completion,
             cache_read=model_price.cache_read,
             cache_write=model_price.cache_write,
+            source=model_price.source_description,
         )
 
     def same_rates_as(self, other: "ListPrice") -> bool:
@@ -138,3 +154,87 @@ class Finding:
     @property
     def is_error(self) -> bool:
         return self.severity == ERROR
+
+
+@dataclass(frozen=True)
+class GatewayFacts:
+    """What the rules need to know about the gateway a generation was looked up on."""
+
+    kind: str
+    grace_seconds: int
+    retention_days: int | None
+    # Lookups use the gateway's own credential (a refusal pauses the gateway, not the key).
+    uses_lookup_credential: bool
+    tolerance: Tolerance = Tolerance()
+    discount: Decimal = Decimal(0)
+
+    @classmethod
+    def of(cls, gateway) -> "GatewayFacts":
+        return cls(
+            kind=gateway.kind,
+            grace_seconds=gateway.grace_seconds,
+            retention_days=gateway.retention_days,
+            uses_lookup_credential=bool(gateway.lookup_secret_encrypted),
+            tolerance=Tolerance.of(gateway),
+            discount=gateway.discount,
+        )
+
+
+# What deciding may ask the writer to do besides writing the generation: intents, carried out by
+# billing/reconciliation/services/writes.py, so that deciding has no side effects.
+
+
+@dataclass(frozen=True)
+class PauseGateway:
+    """Stop lookups on the generation's gateway (402: out of credits; a refused lookup credential)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class PauseKey:
+    """Stop lookups with the generation's key (401: the gateway refuses it)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class PinKeyHash:
+    """Pin the hash the gateway reported for the generation's key (the first one it reported)."""
+
+    key_hash: str
+
+
+Intent = PauseGateway | PauseKey | PinKeyHash
+
+
+@dataclass(frozen=True)
+class Settle:
+    """Decided: the generation's final state, its findings, what the gateway said, and when to
+    re-check it (missing and unreadable ones; None: never)."""
+
+    state: str
+    findings: list[Finding]
+    record: GatewayGenerationRecord | None = None
+    charged_cost: Decimal | None = None
+    recheck_at: datetime | None = None
+    raw_body: str | None = None  # an answer that could not be read, kept for audit
+    intents: tuple[Intent, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Count the attempt and look the generation up again at `when`."""
+
+    when: datetime
+    intents: tuple[Intent, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Release:
+    """Give the generation back without counting an attempt (its gateway or key is paused)."""
+
+    intents: tuple[Intent, ...] = field(default_factory=tuple)
+
+
+Decision = Settle | Retry | Release

@@ -2,7 +2,21 @@
 
 Every rule is a pure function: our record of a generation, the gateway's record of it, the list
 prices in force and the gateway's tolerances in; a Finding or None out. No database, no HTTP.
-`findings_for` runs them all; `verdict` turns the findings into the generation's state.
+`findings_for` runs them all; `verdict` turns the findings into the generation's state; `decide`
+turns one lookup's outcome into a decision, with this precedence:
+
+1. a record (whatever its age) is reconciled: verified, or disputed by an error finding;
+2. a 402 pauses the gateway, a 401 the key (or the gateway, when it uses its own lookup
+   credential): the generation is released, not blamed;
+3. past the gateway's retention, the generation is expired_unverified;
+4. a 404 after the grace window and at least three lookups is missing_upstream (re-checked slowly);
+   before that, it is looked up again;
+5. an answer that cannot be read is unreadable_record after a bounded number of attempts (at
+   once for a 400: the gateway refuses the lookup itself), re-checked slowly; before that, retried;
+6. anything else (429, 5xx, timeouts) is retried, with the gateway's wait honoured.
+
+Deciding has no side effects: pausing a gateway or key and pinning a key's hash are intents in
+the decision, carried out by the writer (services/writes.py).
 
 Amounts agree when they differ by at most max(absolute, relative x the larger amount): by default
 max(0.000001 USD, 0.1%), set per gateway (accounts.models.Gateway.tolerance_*).
@@ -15,17 +29,39 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
 
+from lib.precision import plain_decimal
 from billing.reconciliation.charges import gateway_charge, list_cost, money
 from billing.reconciliation.facts import (
     ERROR,
     INFO,
     WARNING,
+    Decision,
     Finding,
+    GatewayFacts,
+    Kind,
     OurGeneration,
+    PauseGateway,
+    PauseKey,
+    PinKeyHash,
     Prices,
+    Release,
+    Retry,
+    Settle,
+    State,
     Tolerance,
 )
-from generations.gateways.base import GatewayGenerationRecord
+from generations import scheduling
+from generations.gateways.base import (
+    BadPayload,
+    GatewayError,
+    GatewayGenerationRecord,
+    LookupOutcome,
+    NotFound,
+    PaymentRequired,
+    RateLimited,
+    RefusedLookup,
+    Unauthorised,
+)
 
 # OpenRouter's BYOK fee is 5% of what the call would have cost on OpenRouter's own capacity.
 BYOK_FEE_RATE = Decimal("0.05")
@@ -34,8 +70,26 @@ BYOK_FEE_RELATIVE_TOLERANCE = Decimal("0.02")
 # A dated snapshot of a model (openai/gpt-x-20260709, gpt-5-mini-2025-08-07) is the model asked for.
 DATED_SLUG_SUFFIX = re.compile(r"-(\d{8}|\d{4}-\d{2}-\d{2})$")
 
-VERIFIED = "verified"
-DISPUTED = "disputed"
+def usd(amount: Decimal | None) -> str:
+    """An amount in a finding's text: plain digits and the unit, never an exponent."""
+    return plain_decimal(amount, "USD")
+
+
+VERIFIED = State.VERIFIED
+DISPUTED = State.DISPUTED
+# OpenRouter api_types billed by the token; any other (embeddings, rerank, tts, image, ...) is not.
+TOKEN_API_TYPES = frozenset({"completions", "chat", "responses", "messages"})
+# Service tiers priced other than the list price per token.
+TIERED_SERVICE_TIERS = frozenset({"flex", "priority"})
+# Counters of OpenRouter charges that are not tokens; list prices per token do not price them.
+NON_TOKEN_COUNTERS = (
+    ("num_search_results", "web search results"),
+    ("num_fetches", "web fetches"),
+    ("num_media_prompt", "media in the prompt"),
+    ("num_media_completion", "media in the completion"),
+    ("num_input_audio_prompt", "audio input"),
+    ("native_tokens_completion_images", "image output"),
+)
 
 
 @dataclass(frozen=True)
@@ -63,19 +117,20 @@ def cost_mismatch(case: Case) -> Finding | None:
     ours, charged = case.ours, case.charged
     if charged is None:
         if ours.gateway_kind == "kushrouter":
-            reason = f"No list price in force for {case.record.served_model or ours.model}: the charge cannot be computed."
+            reason = (
+                f"No list price in force for {case.record.served_model or ours.model} (no import, gateway list "
+                "or catalog entry): the charge cannot be computed."
+            )
         else:
             reason = "The gateway's record has no cost: the charge cannot be known."
-        return Finding("cost_mismatch", ERROR, expected=ours.cost, actual=None, detail=reason)
+        return Finding(Kind.COST_MISMATCH, ERROR, expected=ours.cost, actual=None, detail=reason)
     if not case.tolerance.differ(ours.cost, charged):
         return None
-    return Finding(
-        "cost_mismatch",
-        ERROR,
-        expected=ours.cost,
-        actual=charged,
-        detail=f"Recorded {ours.cost}, the gateway charged {charged}.",
-    )
+    detail = f"Recorded {usd(ours.cost)}, the gateway charged {usd(charged)}"
+    if ours.gateway_kind == "kushrouter" and case.prices.charged is not None:
+        source = case.prices.charged.source or "the price list"
+        detail += f" (its tokens at list price, from {source}, less {(case.discount * 100).normalize():f}%)"
+    return Finding(Kind.COST_MISMATCH, ERROR, expected=ours.cost, actual=charged, detail=detail + ".")
 
 
 def token_mismatch(case: Case) -> Finding | None:
@@ -83,6 +138,8 @@ def token_mismatch(case: Case) -> Finding | None:
     output: the gateway's completion count includes them (OpenRouter's native_tokens_completion),
     so a completion count we recorded without the reasoning tokens agrees once they are added."""
     ours, record = case.ours, case.record
+    if is_cache_hit(record):
+        return None  # the response came from the cache: the gateway counts no tokens for it
     differences: list[tuple[str, int, int]] = []
     for name, recorded, native in (
         ("prompt", ours.tokens_prompt, record.tokens_prompt),
@@ -99,7 +156,7 @@ def token_mismatch(case: Case) -> Finding | None:
         return None
     _, recorded, native = differences[0]
     detail = "; ".join(f"{name}: recorded {recorded}, gateway {native}" for name, recorded, native in differences)
-    return Finding("token_mismatch", ERROR, expected=Decimal(recorded), actual=Decimal(native), detail=detail)
+    return Finding(Kind.TOKEN_MISMATCH, ERROR, expected=Decimal(recorded), actual=Decimal(native), detail=detail)
 
 
 def upstream_inconsistent(case: Case) -> Finding | None:
@@ -111,11 +168,11 @@ def upstream_inconsistent(case: Case) -> Finding | None:
     if not case.tolerance.differ(record.total_cost, record.usage):
         return None
     return Finding(
-        "upstream_inconsistent",
+        Kind.UPSTREAM_INCONSISTENT,
         ERROR,
         expected=record.total_cost,
         actual=record.usage,
-        detail=f"The gateway says total_cost {record.total_cost} but usage {record.usage}.",
+        detail=f"The gateway says total_cost {usd(record.total_cost)} but usage {usd(record.usage)}.",
     )
 
 
@@ -131,21 +188,24 @@ def byok_mismatch(case: Case) -> Finding | None:
     else:
         detail = "The key is not BYOK but the gateway says the call used the team's own provider key."
     return Finding(
-        "byok_mismatch", ERROR, expected=Decimal(int(ours.is_byok)), actual=Decimal(int(record.is_byok)), detail=detail
+        Kind.BYOK_MISMATCH, ERROR, expected=Decimal(int(ours.is_byok)), actual=Decimal(int(record.is_byok)), detail=detail
     )
 
 
 def byok_fee_unexpected(case: Case) -> Finding | None:
     """On an OpenRouter BYOK call `total_cost` is the gateway's fee: zero (free allowance) or
     about 5% of the upstream cost. Any other fee, or a BYOK call with no upstream cost at all,
-    is unexpected."""
+    is unexpected. An upstream cost of 0 with a zero fee (free providers, zero-filled usage) is a
+    call that cost nothing."""
     record = case.record
     if case.ours.gateway_kind != "openrouter" or not record.is_byok:
         return None
     upstream, fee = record.upstream_inference_cost, record.total_cost or Decimal(0)
-    if not upstream:
+    if upstream == 0 and fee <= case.tolerance.absolute:
+        return None
+    if upstream is None:
         return Finding(
-            "byok_fee_unexpected",
+            Kind.BYOK_FEE_UNEXPECTED,
             ERROR,
             expected=None,
             actual=fee,
@@ -158,11 +218,13 @@ def byok_fee_unexpected(case: Case) -> Finding | None:
     if fee <= case.tolerance.absolute or not fee_tolerance.differ(fee, expected_fee):
         return None
     return Finding(
-        "byok_fee_unexpected",
+        Kind.BYOK_FEE_UNEXPECTED,
         ERROR,
         expected=expected_fee,
         actual=fee,
-        detail=f"BYOK fee {fee} is {fee / upstream:.2%} of the upstream cost {upstream}, not 0 or 5%.",
+        detail=f"BYOK fee {usd(fee)} is {fee / upstream:.2%} of the upstream cost {usd(upstream)}, not 0 or 5%."
+        if upstream
+        else f"BYOK fee {usd(fee)} on a call whose upstream cost is 0 USD.",
     )
 
 
@@ -172,10 +234,19 @@ def price_mismatch(case: Case) -> Finding | None:
     negative when cache writes cost more than they saved, and then it adds to the price. Checked
     where a list price is in force, on OpenRouter (the provider's charge: `total_cost`, or
     `upstream_inference_cost` on BYOK calls) and FastRouter (`credits_used`). KushRouter's charge
-    is computed from the list price, so there is nothing to compare."""
+    is computed from the list price, so there is nothing to compare. A charge that is not for
+    tokens (web search, media, audio, other api_types, flex/priority tiers) cannot be priced from
+    per-token list prices: then the record says so (price_unchecked, information) instead."""
     record, price = case.record, case.prices.charged
     if price is None or record.tokens_prompt is None or record.tokens_completion is None:
         return None
+    if is_cache_hit(record):
+        return None
+    if record.is_byok and record.upstream_inference_cost == 0 and not record.total_cost:
+        return None  # the team's own provider account charged nothing (a free provider): no list price applies
+    unchecked = price_unchecked_reason(record)
+    if unchecked:
+        return Finding(Kind.PRICE_UNCHECKED, INFO, detail=f"The price could not be checked: {unchecked}.")
     kind = case.ours.gateway_kind
     if kind == "openrouter":
         billed = record.upstream_inference_cost if record.is_byok else record.total_cost
@@ -190,13 +261,14 @@ def price_mismatch(case: Case) -> Finding | None:
     expected = money((at_list - cache_discount) * (1 - case.discount))
     if not case.tolerance.differ(expected, billed):
         return None
-    detail = f"{price.model} at list price is {money(at_list)}"
+    source = f" (price from {price.source})" if price.source else ""
+    detail = f"{price.model} at list price{source} is {usd(money(at_list))}"
     if cache_discount > 0:
-        detail += f", less a cache discount of {cache_discount}"
+        detail += f", less a cache discount of {usd(cache_discount)}"
     elif cache_discount < 0:
-        detail += f", plus {-cache_discount} for cache writes (a negative cache discount)"
-    detail += f": expected {expected}, billed {billed}."
-    return Finding("price_mismatch", ERROR, expected=expected, actual=billed, detail=detail)
+        detail += f", plus {usd(-cache_discount)} for cache writes (a negative cache discount)"
+    detail += f": expected {usd(expected)}, billed {usd(billed)}."
+    return Finding(Kind.PRICE_MISMATCH, ERROR, expected=expected, actual=billed, detail=detail)
 
 
 def model_substituted(case: Case) -> Finding | None:
@@ -218,21 +290,41 @@ def model_substituted(case: Case) -> Finding | None:
     detail = f"Asked for {requested}, the gateway served {served}"
     detail += " at a different price." if price_differs else "."
     return Finding(
-        "model_substituted", ERROR if price_differs else WARNING, expected=expected, actual=actual, detail=detail
+        Kind.MODEL_SUBSTITUTED, ERROR if price_differs else WARNING, expected=expected, actual=actual, detail=detail
     )
 
 
 def key_mismatch(case: Case) -> Finding | None:
-    """The gateway attributes the generation to another key: FastRouter's `api_key` is a hash of
-    the key used, which must be the SHA-256 of our key's secret (or a prefix of it)."""
-    key_hash = case.record.key_hash
-    if not key_hash or key_hash_matches(key_hash, case.ours.key_fingerprint):
+    """The gateway attributes the generation to another key. FastRouter's `api_key` is "a hash of
+    the key used", with no documented algorithm: the first hash a key's generations report is
+    pinned to the key (or an operator sets it), and only a hash that disagrees with the pinned one
+    is a mismatch. The SHA-256 of our key's secret (or a prefix of it) is always ours."""
+    key_hash, ours = case.record.key_hash, case.ours
+    if not key_hash or key_hash_matches(key_hash, ours.key_fingerprint):
+        return None
+    if not ours.pinned_key_hash or same_key_hash(key_hash, ours.pinned_key_hash):
         return None
     return Finding(
-        "key_mismatch",
+        Kind.KEY_MISMATCH,
         ERROR,
         detail=f"The gateway attributes this generation to key hash {key_hash[:16]}…, "
-        f"not to this key ({case.ours.key_fingerprint[:16]}…).",
+        f"not to this key's ({ours.pinned_key_hash[:16]}…).",
+    )
+
+
+def cache_hit(case: Case) -> Finding | None:
+    """OpenRouter served the answer from its response cache (`response_cache_source_id` set,
+    every billable counter 0): verified at zero cost, with a note naming the source generation."""
+    record = case.record
+    if not is_cache_hit(record):
+        return None
+    source = str(record.extra.get("response_cache_source_id"))[:200]
+    return Finding(
+        Kind.CACHE_HIT,
+        INFO,
+        expected=None,
+        actual=case.charged,
+        detail=f"Served from the gateway's response cache of generation {source}, at {usd(case.charged)}.",
     )
 
 
@@ -244,11 +336,11 @@ def cancelled_billed(case: Case) -> Finding | None:
     if not cancelled or not charged:
         return None
     return Finding(
-        "cancelled_billed",
+        Kind.CANCELLED_BILLED,
         INFO,
         expected=Decimal(0),
         actual=charged,
-        detail=f"Cancelled, and charged {charged} for the tokens it used.",
+        detail=f"Cancelled, and charged {usd(charged)} for the tokens it used.",
     )
 
 
@@ -261,6 +353,7 @@ RECORD_RULES: tuple[Callable[[Case], Finding | None], ...] = (
     price_mismatch,
     model_substituted,
     key_mismatch,
+    cache_hit,
     cancelled_billed,
 )
 
@@ -276,23 +369,76 @@ def expired_unverified(*, created_at: datetime, now: datetime, retention_days: i
     if retention_days is None or now < created_at + timedelta(days=retention_days):
         return None
     return Finding(
-        "expired_unverified",
+        Kind.EXPIRED_UNVERIFIED,
         ERROR,
         detail=f"Not verified within the gateway's retention of {retention_days} days.",
     )
 
 
-def missing_upstream(*, created_at: datetime, now: datetime, grace_seconds: int) -> Finding | None:
-    """Still not found after the gateway's grace window. Right after a call, gateways answer 404
+def missing_upstream(
+    *, created_at: datetime, now: datetime, grace_seconds: int, lookups: int = scheduling.MISSING_MIN_LOOKUPS
+) -> Finding | None:
+    """Still not found after the gateway's grace window and at least MISSING_MIN_LOOKUPS lookups
+    (spread over the window by generations/scheduling.py). Right after a call, gateways answer 404
     for a while (OpenRouter's record appears seconds later); after the window, 404 means the
-    gateway has no record of a call we recorded."""
-    if now < created_at + timedelta(seconds=grace_seconds):
+    gateway has no record of a call we recorded. Never final by accident: it is re-checked
+    slowly, and a record that appears later closes the finding."""
+    if now < created_at + timedelta(seconds=grace_seconds) or lookups < scheduling.MISSING_MIN_LOOKUPS:
         return None
     return Finding(
-        "missing_upstream",
+        Kind.MISSING_UPSTREAM,
         ERROR,
         detail=f"The gateway still had no record {grace_seconds} seconds after the call.",
     )
+
+
+def unreadable_record(*, error: GatewayError, attempts: int, max_attempts: int) -> Finding | None:
+    """The gateway's answer could not be read, `attempts` lookups running (the raw body is kept).
+    After `max_attempts` it is an error finding instead of a retry; a 400 (the gateway refuses the
+    lookup: a malformed id) is one at once, since asking again cannot help."""
+    refused = isinstance(error, RefusedLookup)
+    if not refused and attempts < max_attempts:
+        return None
+    if refused:
+        detail = f"The gateway refused the lookup: {str(error)[:300]}"
+    else:
+        detail = f"The gateway's answer could not be read after {attempts} attempts: {str(error)[:300]}"
+    return Finding(Kind.UNREADABLE_RECORD, ERROR, detail=detail)
+
+
+def is_cache_hit(record: GatewayGenerationRecord) -> bool:
+    """An OpenRouter response-cache hit: a source generation named and every billable counter 0."""
+    if not record.extra.get("response_cache_source_id"):
+        return False
+    counters = (record.tokens_prompt, record.tokens_completion, record.tokens_cached, record.tokens_reasoning)
+    return all(not count for count in counters) and not record.total_cost
+
+
+def price_unchecked_reason(record: GatewayGenerationRecord) -> str:
+    """Why per-token list prices cannot explain this record's charge, or "" if they can."""
+    reasons = [label for name, label in NON_TOKEN_COUNTERS if _positive(record.extra.get(name))]
+    api_type = record.extra.get("api_type")
+    if isinstance(api_type, str) and api_type and api_type.lower() not in TOKEN_API_TYPES:
+        reasons.append(f"api_type {api_type[:40]}")
+    tier = record.extra.get("service_tier")
+    if isinstance(tier, str) and tier.lower() in TIERED_SERVICE_TIERS:
+        reasons.append(f"the {tier.lower()} service tier")
+    if not reasons:
+        return ""
+    return "it includes charges that are not tokens or not at list price (" + ", ".join(reasons) + ")"
+
+
+def _positive(value) -> bool:
+    return isinstance(value, (int, Decimal)) and not isinstance(value, bool) and value > 0
+
+
+def should_pin_key_hash(ours: OurGeneration, key_hash: str) -> bool:
+    """A key's first reported hash is pinned, unless it is the SHA-256 of the secret (always ours)."""
+    return bool(key_hash) and not ours.pinned_key_hash and not key_hash_matches(key_hash, ours.key_fingerprint)
+
+
+def same_key_hash(first: str, second: str) -> bool:
+    return first.strip().lower() == second.strip().lower()
 
 
 def same_model(requested: str, served: str) -> bool:
@@ -316,3 +462,50 @@ def key_hash_matches(key_hash: str, fingerprint: str) -> bool:
 def verdict(findings: list[Finding]) -> str:
     """Verified unless some finding is an error."""
     return DISPUTED if any(finding.is_error for finding in findings) else VERIFIED
+
+
+def decide(
+    *,
+    ours: OurGeneration,
+    gateway: GatewayFacts,
+    outcome: LookupOutcome,
+    prices: Prices,
+    now: datetime,
+) -> Decision:
+    """What one lookup's outcome means for a generation, in the precedence the module docstring
+    states. Pure: what must be done besides writing the generation is returned as intents."""
+    if isinstance(outcome, GatewayGenerationRecord):
+        case = Case(ours=ours, record=outcome, prices=prices, tolerance=gateway.tolerance, discount=gateway.discount)
+        findings = findings_for(case)
+        intents = (PinKeyHash(outcome.key_hash),) if should_pin_key_hash(ours, outcome.key_hash) else ()
+        return Settle(state=verdict(findings), findings=findings, record=outcome, charged_cost=case.charged, intents=intents)
+    if isinstance(outcome, PaymentRequired):
+        return Release(intents=(PauseGateway(f"Payment required (402): {outcome}"),))
+    if isinstance(outcome, Unauthorised):
+        if gateway.uses_lookup_credential:
+            return Release(intents=(PauseGateway(f"Lookup credential refused: {outcome}"),))
+        return Release(intents=(PauseKey(f"Key refused by the gateway: {outcome}"),))
+    lookups = ours.attempts + 1
+    expired = expired_unverified(created_at=ours.created_at, now=now, retention_days=gateway.retention_days)
+    if expired:
+        return Settle(state=State.EXPIRED, findings=[expired])
+    recheck_at = scheduling.next_recheck_at(now=now, created_at=ours.created_at, retention_days=gateway.retention_days)
+    if isinstance(outcome, NotFound):
+        missing = missing_upstream(
+            created_at=ours.created_at, now=now, grace_seconds=gateway.grace_seconds, lookups=lookups
+        )
+        if missing:
+            return Settle(state=State.MISSING, findings=[missing], recheck_at=recheck_at)
+        return Retry(
+            when=scheduling.next_attempt_after_not_found(
+                now=now, created_at=ours.created_at, grace_seconds=gateway.grace_seconds, lookups=lookups
+            )
+        )
+    if isinstance(outcome, BadPayload):
+        unreadable = unreadable_record(
+            error=outcome, attempts=lookups, max_attempts=scheduling.max_unreadable_attempts()
+        )
+        if unreadable:
+            return Settle(state=DISPUTED, findings=[unreadable], recheck_at=recheck_at, raw_body=outcome.body)
+    retry_after = outcome.retry_after if isinstance(outcome, RateLimited) else None
+    return Retry(when=scheduling.next_attempt_after_failure(now=now, attempts=lookups, retry_after=retry_after))

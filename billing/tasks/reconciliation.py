@@ -6,11 +6,14 @@ from django.utils.dateparse import parse_datetime
 
 from billing.reconciliation.services import generations_flag_retention_risk, generations_reconcile
 from generations.fetching import Claim, generations_claim_due
+from generations.services import generations_requeue_rechecks
 
 
 @shared_task
 def sweep_due_generations() -> int:
-    """Claim due pending generations and queue them in batches per gateway. Returns how many."""
+    """Requeue missing and unreadable generations whose slow re-check is due, then claim due
+    pending generations and queue them in batches per gateway. Returns how many were claimed."""
+    generations_requeue_rechecks()
     claims = generations_claim_due()
     for claim in claims:
         arguments = (claim.gateway_id, claim.generation_ids, claim.leased_until.isoformat())

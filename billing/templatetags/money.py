@@ -9,7 +9,7 @@ register = template.Library()
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
 # Below a cent, show three significant digits: a single call can cost $0.0000375.
 SIGNIFICANT_DIGITS_BELOW_A_CENT = 3
-MAX_PLACES = 12
+MAX_PLACES = 18  # lib.precision.MONEY_PLACES
 EMPTY = "—"
 
 

@@ -9,6 +9,9 @@ Protocol endpoints
     POST /fastrouter/api/v1/generation         {"generation_id": ID} -> {...}
     GET  /kushrouter/api/v1/generations?id=ID  -> {"success": true, "generation": {...}}
     GET  /kushrouter/api/v1/generation?id=ID   -> 307 to /kushrouter/api/v1/generations?id=ID
+    POST /openrouter/api/v1/chat/completions   an OpenRouter-like answer (gen- id, usage with cost); the
+                                               generation is recorded for the lookup (simulator/chat.py)
+    GET  /openrouter/api/v1/models             -> {"data": [{"id", "pricing": {...}}, ...]} (model_list.py)
 
 Control endpoints
     POST /_sim/records   a JSON list or JSONL of record specs; answers {"added": n, "records": total}
@@ -18,6 +21,7 @@ Control endpoints
                          generate_unknown (fabricate records for unknown ids), keys (extra valid
                          keys), seed, scripts ({"ID": ["404", "ok"], ...}); answers the config
     GET  /_sim/stats     requests per protocol and per status, in_flight, max_in_flight, lookups per id
+    POST /_sim/models    a JSON list of model objects: replaces the model list
     POST /_sim/reset     clears stats; ?records=1 also clears records and scripts; ?config=1 restores
                          the default config
 

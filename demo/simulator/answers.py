@@ -9,6 +9,7 @@ from starlette.types import Receive, Scope, Send
 
 from demo.simulator.records import SimulatedRecord
 from generations.gateways.exact_json import dumps_exact
+from demo.simulator.protocol import fastrouter_error, payment_required_with_retry_after
 
 JSON = "application/json"
 HUGE_BYTES = 6 * 1024 * 1024
@@ -49,7 +50,7 @@ def error_body(protocol: str, status: int, message: str | None = None) -> str:
     if protocol == "kushrouter":
         return dumps_exact({"success": False, "error": message})
     if protocol == "fastrouter":
-        return dumps_exact({"detail": message})
+        return dumps_exact(fastrouter_error(status, message))
     return dumps_exact({"error": {"code": status, "message": message}})
 
 
@@ -57,8 +58,8 @@ def error_response(protocol: str, status: int, message: str | None = None, heade
     return Response(error_body(protocol, status, message), status_code=status, media_type=JSON, headers=headers)
 
 
-def record_response(record: SimulatedRecord) -> Response:
-    return Response(record.text, media_type=JSON)
+def record_response(record: SimulatedRecord, headers: dict[str, str] | None = None) -> Response:
+    return Response(record.text, media_type=JSON, headers=headers)
 
 
 def _huge_chunks(protocol: str):
@@ -78,6 +79,10 @@ async def scripted_response(
         return None
     if step.startswith("429"):
         return rate_limited_response(protocol, step)
+    budget = payment_required_with_retry_after(step)
+    if budget:
+        status, headers = budget
+        return error_response(protocol, status, "Temporary in-flight budget exceeded", headers=headers)
     if step.isdigit():
         return error_response(protocol, int(step))
     if step == "timeout":

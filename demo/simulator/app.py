@@ -20,6 +20,9 @@ from demo.simulator.answers import (
     record_response,
     scripted_response,
 )
+from demo.simulator.chat import chat_routes
+from demo.simulator.model_list import model_list_routes
+from demo.simulator.protocol import rate_limit_headers
 from demo.simulator.records import generated_record, parse_specs
 from demo.simulator.state import SimulatorState
 from generations.gateways.exact_json import dumps_exact, loads_exact
@@ -80,7 +83,7 @@ def create_app(state: SimulatorState | None = None) -> Starlette:
             record = generated_record(protocol, generation_id)
         if record is None or (record.key and record.key != key) or not state.visible(record):
             return error_response(protocol, 404)
-        return record_response(record)
+        return record_response(record, headers=_rate_limit_headers(state, protocol))
 
     async def openrouter(request: Request) -> Response:
         return await lookup("openrouter", request, request.query_params.get("id"))
@@ -144,10 +147,19 @@ def create_app(state: SimulatorState | None = None) -> Starlette:
         Route("/_sim/stats", stats, methods=["GET"]),
         Route("/_sim/reset", reset, methods=["POST"]),
         *account_routes(state),
+        *chat_routes(state),
+        *model_list_routes(),
     ]
     app = Starlette(routes=routes)
     app.state.simulator = state
     return app
+
+
+def _rate_limit_headers(state: SimulatorState, protocol: str) -> dict[str, str] | None:
+    """OpenRouter tells every answer where its rate-limit window stands."""
+    if protocol != "openrouter":
+        return None
+    return rate_limit_headers(limit=state.config.rate_limit_per_second, used_this_second=state.used_this_second(protocol))
 
 
 def _plain(value: Any) -> Any:

@@ -190,6 +190,11 @@ class SimulatorState:
         self._window[protocol] = (second, count + 1)
         return count + 1 > limit
 
+    def used_this_second(self, protocol: str) -> int:
+        """Requests counted against the rate limit in the current second (for X-RateLimit-*)."""
+        window_second, count = self._window.get(protocol, (int(time.monotonic()), 0))
+        return count if window_second == int(time.monotonic()) else 0
+
     def visible(self, record: SimulatedRecord, now: datetime | None = None) -> bool:
         """Whether the gateway shows the record yet (and still): outside both 404 windows."""
         now = now or datetime.now(timezone.utc)

@@ -8,17 +8,19 @@ from typing import ClassVar
 
 import httpx
 
-from generations.gateways.base import GatewayGenerationRecord
+from generations.gateways.base import BadPayload, GatewayGenerationRecord
 from generations.gateways.http import GatewayAnswer, raise_for_status
 
 
 class GatewayAdapter:
-    """Base class: subclasses set `kind`, build the request and parse a 200 body."""
+    """Base class: subclasses set `kind` and `lookup_path` (where the gateway usually answers
+    lookups; a Gateway's own lookup_path overrides it), build the request and parse a 200 body."""
 
     kind: ClassVar[str]
+    lookup_path: ClassVar[str] = "/api/v1/generation"
 
     def build_request(
-        self, client: httpx.AsyncClient, *, base_url: str, generation_id: str, secret: str
+        self, client: httpx.AsyncClient, *, base_url: str, path: str, generation_id: str, secret: str
     ) -> httpx.Request:
         raise NotImplementedError
 
@@ -26,9 +28,15 @@ class GatewayAdapter:
         raise NotImplementedError
 
     def parse_answer(self, answer: GatewayAnswer) -> GatewayGenerationRecord:
-        """A record from a 200 answer; any other status becomes its typed error."""
+        """A record from a 200 answer; any other status becomes its typed error. A body that
+        cannot be read is BadPayload carrying the body, so it can be kept for audit."""
         raise_for_status(answer)
-        return self.parse_body(answer.body)
+        try:
+            return self.parse_body(answer.body)
+        except BadPayload as error:
+            if error.body is None:
+                error.body = answer.body
+            raise
 
 
 def endpoint(base_url: str, path: str) -> str:

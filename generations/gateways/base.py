@@ -46,9 +46,10 @@ class GatewayError(Exception):
 
     permanent = False
 
-    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+    def __init__(self, message: str, *, status_code: int | None = None, body: str | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
+        self.body = body  # the answer's body, when there was one (kept for an unreadable record)
 
 
 class NotFound(GatewayError):
@@ -56,7 +57,8 @@ class NotFound(GatewayError):
 
 
 class RateLimited(GatewayError):
-    """429: try again after `retry_after` seconds (None when the gateway did not say)."""
+    """429 (or a 402 with Retry-After: a temporary in-flight budget): try again after
+    `retry_after` seconds (None when the gateway did not say)."""
 
     def __init__(self, message: str, *, retry_after: float | None = None, status_code: int | None = 429) -> None:
         super().__init__(message, status_code=status_code)
@@ -81,6 +83,13 @@ class TransientFailure(GatewayError):
 
 class BadPayload(GatewayError):
     """The answer is not a record we can read: not JSON, the wrong shape, wrong types, too big."""
+
+
+class RefusedLookup(BadPayload):
+    """400: the gateway refuses the lookup itself (FastRouter: a malformed id). Asking again
+    cannot help, so it is an unreadable record at once."""
+
+    permanent = True
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ escapes, whatever the gateway sends.
 """
 
 import asyncio
+import time
 import dataclasses
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, nullcontext
@@ -25,7 +26,7 @@ from generations.gateways.base import (
     LookupRequest,
     TransientFailure,
 )
-from generations.gateways.http import build_async_clients, send
+from generations.gateways.http import GatewayAnswer, RateLimitHeaders, build_async_clients, send
 from generations.gateways.registry import adapter_for
 
 Limiter = Callable[[], AbstractAsyncContextManager]
@@ -39,6 +40,7 @@ class GatewayConnection:
     base_url: str
     concurrency: int = 16
     timeout_seconds: float = 30.0
+    lookup_path: str = ""  # empty: the adapter's usual path
 
     @classmethod
     def of(cls, gateway) -> "GatewayConnection":
@@ -47,7 +49,28 @@ class GatewayConnection:
             kind=gateway.kind,
             base_url=gateway.base_url,
             concurrency=max(int(gateway.concurrency or 1), 1),
+            lookup_path=gateway.lookup_path or "",
         )
+
+
+class RateLimitWindow:
+    """The gateway's own rate-limit window, as its X-RateLimit-* headers describe it: once an
+    answer says no requests remain, the batch's next requests wait for the reset instead of
+    being refused (429)."""
+
+    def __init__(self) -> None:
+        self._resume_at: float = 0.0
+
+    def note(self, answer: GatewayAnswer) -> None:
+        headers = RateLimitHeaders.of(answer.headers)
+        if headers.exhausted:
+            wait = headers.seconds_until_reset() or 0.0
+            self._resume_at = max(self._resume_at, time.monotonic() + wait)
+
+    async def wait(self) -> None:
+        delay = self._resume_at - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
 
 
 async def lookup_batch(
@@ -59,6 +82,7 @@ async def lookup_batch(
     """Look every request up concurrently; one outcome per request, in the same order."""
     adapter = adapter_for(connection.kind)
     concurrency = max(connection.concurrency, 1)
+    window = RateLimitWindow()
     async with AsyncExitStack() as stack:
         # One free slot per connection: a lookup takes a slot of some pool and gives it back,
         # so at most `concurrency` run at once and no pool has more than it has connections.
@@ -71,7 +95,7 @@ async def lookup_batch(
         async def bounded(request: LookupRequest) -> LookupOutcome:
             client = await slots.get()
             try:
-                return await _lookup_one(client, adapter, connection, request, limiter)
+                return await _lookup_one(client, adapter, connection, request, limiter, window)
             finally:
                 slots.put_nowait(client)
 
@@ -84,14 +108,21 @@ async def _lookup_one(
     connection: GatewayConnection,
     request: LookupRequest,
     limiter: Limiter | None,
+    window: RateLimitWindow,
 ) -> LookupOutcome:
     try:
         http_request = adapter.build_request(
-            client, base_url=connection.base_url, generation_id=request.generation_id, secret=request.secret
+            client,
+            base_url=connection.base_url,
+            path=connection.lookup_path or adapter.lookup_path,
+            generation_id=request.generation_id,
+            secret=request.secret,
         )
         try:
+            await window.wait()
             async with limiter() if limiter else nullcontext():
                 answer = await send(client, http_request)
+            window.note(answer)
         except GatewayError:
             raise
         except Exception as error:  # the limiter itself failed (e.g. Redis unreachable): retry later

@@ -17,10 +17,12 @@ from generations.gateways.fields import (
     read_count,
     read_datetime,
     read_decimal,
+    read_money,
     read_milliseconds,
     read_string,
     scalars,
 )
+from generations.gateways.display import display, set_aside_note, shown
 from generations.gateways.http import bearer_headers, load_json_object
 
 MILLISECONDS_PER_MINUTE = Decimal(60_000)
@@ -30,23 +32,28 @@ EXTRA_FIELDS = ("endpoint", "query_time", "avg_tokens_per_nano", "avg_response_t
 def parse_body(body: str) -> GatewayGenerationRecord:
     """Read a FastRouter answer body into the normalised record (BadPayload if unreadable)."""
     data = load_json_object(body)
-    read_decimal(data, "avg_tokens_per_nano")  # type-checked, kept only in extra
-    created_at = read_datetime(data, "created_at") or read_datetime(data, "query_time")
+    set_aside: list[str] = []
+    display(read_decimal, data, "avg_tokens_per_nano", set_aside)  # shown only, in extra
+    created_at = read_datetime(data, "created_at") or display(read_datetime, data, "query_time", set_aside)
     return GatewayGenerationRecord(
         id=read_string(data, "id"),
         raw=body,
         served_model=read_string(data, "model"),
-        provider=read_string(data, "provider_name"),
+        provider=display(read_string, data, "provider_name", set_aside) or "",
         created_at=created_at,
-        credits_used=read_decimal(data, "credits_used"),
+        credits_used=read_money(data, "credits_used"),
         tokens_prompt=read_count(data, "input_token_size"),
         tokens_completion=read_count(data, "output_token_size"),
         is_byok=read_bool(data, "is_byok"),
-        latency_ms=read_milliseconds(
-            data, "avg_response_time_minutes_per_transaction", scale=MILLISECONDS_PER_MINUTE
+        latency_ms=display(
+            read_milliseconds,
+            data,
+            "avg_response_time_minutes_per_transaction",
+            set_aside,
+            scale=MILLISECONDS_PER_MINUTE,
         ),
         key_hash=read_string(data, "api_key"),
-        extra=scalars(data, EXTRA_FIELDS),
+        extra={**scalars(shown(data, set_aside), EXTRA_FIELDS), **set_aside_note(set_aside)},
     )
 
 
@@ -54,11 +61,11 @@ class FastRouterAdapter(GatewayAdapter):
     kind = "fastrouter"
 
     def build_request(
-        self, client: httpx.AsyncClient, *, base_url: str, generation_id: str, secret: str
+        self, client: httpx.AsyncClient, *, base_url: str, path: str, generation_id: str, secret: str
     ) -> httpx.Request:
         return client.build_request(
             "POST",
-            endpoint(base_url, "/api/v1/generation"),
+            endpoint(base_url, path),
             json={"generation_id": generation_id},
             headers=bearer_headers(secret),
         )

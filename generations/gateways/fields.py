@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from lib.precision import stored_amount
 from generations.gateways.base import BadPayload
 
 Fields = dict[str, Any]
@@ -55,6 +56,13 @@ def read_decimal(fields: Fields, name: str, *, required: bool = False) -> Decima
     if not amount.is_finite():
         raise _wrong(name, "a finite number", value)
     return amount
+
+
+def read_money(fields: Fields, name: str, *, required: bool = False) -> Decimal | None:
+    """An amount of money, rounded once, half to even, to the 18 places amounts are stored with
+    (lib/precision.py): what the rules compare is what is stored."""
+    amount = read_decimal(fields, name, required=required)
+    return None if amount is None else stored_amount(amount)
 
 
 def read_count(fields: Fields, name: str, *, required: bool = False) -> int | None:

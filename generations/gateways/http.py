@@ -8,7 +8,7 @@ MAX_BODY_BYTES are refused as BadPayload before they are read in full.
 import functools
 import ssl
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from generations.gateways.base import (
     NotFound,
     PaymentRequired,
     RateLimited,
+    RefusedLookup,
     TransientFailure,
     Unauthorised,
 )
@@ -38,6 +39,9 @@ class GatewayAnswer:
     status_code: int
     headers: httpx.Headers
     body: str
+    # Answered by another origin than the one asked, after a redirect: it never saw the key
+    # (httpx drops Authorization across origins), so its 401 says nothing about the key.
+    from_another_origin: bool = False
 
 
 # httpcore scans every connection of a pool on each request, so a batch spreads its lookups
@@ -104,26 +108,124 @@ async def send(client: httpx.AsyncClient, request: httpx.Request) -> GatewayAnsw
     except (httpx.TransportError, httpx.StreamError) as error:
         raise TransientFailure(f"connection failed: {type(error).__name__}: {error}") from error
     body = b"".join(chunks).decode("utf-8", errors="replace")
-    return GatewayAnswer(status_code=response.status_code, headers=response.headers, body=body)
+    return GatewayAnswer(
+        status_code=response.status_code,
+        headers=response.headers,
+        body=body,
+        from_another_origin=_origin(response.url) != _origin(request.url),
+    )
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return (url.scheme, url.host, url.port)
 
 
 def raise_for_status(answer: GatewayAnswer) -> None:
-    """Map a non-200 answer to its typed error; return quietly on 200."""
+    """Map a non-200 answer to its typed error; return quietly on 200.
+
+    A 429's wait is its Retry-After, or else the time until X-RateLimit-Reset. A 402 with a
+    Retry-After is a temporary in-flight budget (retry), a plain 402 an account out of credits.
+    A 400 is the gateway refusing the lookup itself (a malformed id)."""
     status = answer.status_code
     if status == 200:
         return
-    detail = f"HTTP {status}: {answer.body[:200]}"
+    detail = f"HTTP {status}: {error_message(answer.body)}"
+    retry_after = parse_retry_after(answer.headers.get("retry-after"))
     if status == 404:
         raise NotFound(detail, status_code=status)
     if status == 429:
-        raise RateLimited(detail, retry_after=parse_retry_after(answer.headers.get("retry-after")))
+        wait = retry_after if retry_after is not None else RateLimitHeaders.of(answer.headers).seconds_until_reset()
+        raise RateLimited(detail, retry_after=wait)
     if status in (401, 403):
+        if answer.from_another_origin:
+            raise BadPayload(f"redirected to another host, which refused the lookup without the key: {detail}",
+                             status_code=status)
         raise Unauthorised(detail, status_code=status)
     if status == 402:
+        if retry_after is not None:
+            raise RateLimited(detail, retry_after=retry_after, status_code=status)
         raise PaymentRequired(detail, status_code=status)
+    if status == 400:
+        raise RefusedLookup(detail, status_code=status, body=answer.body)
     if status in TRANSIENT_STATUSES or status >= 500:
         raise TransientFailure(detail, status_code=status)
-    raise BadPayload(f"unexpected answer {detail}", status_code=status)
+    raise BadPayload(f"unexpected answer {detail}", status_code=status, body=answer.body)
+
+
+def error_message(body: str) -> str:
+    """What an error answer says, for logs and findings: the message of a JSON error body
+    (`{"error": {"message", "type", "code", "status"}}`, as FastRouter and OpenRouter document
+    it, or `{"error": "..."}` / `{"message": "..."}`), else the start of the body."""
+    try:
+        value = loads_exact(body)
+    except (ValueError, RecursionError):
+        return body[:200]
+    if isinstance(value, dict):
+        error = value.get("error", value)
+        if isinstance(error, dict):
+            message = error.get("message")
+            code = error.get("code") or error.get("type")
+            if isinstance(message, str):
+                return (f"{message} ({code})" if isinstance(code, (str, int)) and code else message)[:200]
+        elif isinstance(error, str):
+            return error[:200]
+        if isinstance(value.get("message"), str):
+            return value["message"][:200]
+    return body[:200]
+
+
+@dataclass(frozen=True)
+class RateLimitHeaders:
+    """X-RateLimit-Limit / -Remaining / -Reset of an answer (Reset: a Unix time in seconds or
+    milliseconds, as OpenRouter sends it, or seconds from now)."""
+
+    limit: int | None
+    remaining: int | None
+    reset_at: datetime | None
+
+    @classmethod
+    def of(cls, headers: httpx.Headers, *, now: datetime | None = None) -> "RateLimitHeaders":
+        return cls(
+            limit=_whole(headers.get("x-ratelimit-limit")),
+            remaining=_whole(headers.get("x-ratelimit-remaining")),
+            reset_at=_reset_time(headers.get("x-ratelimit-reset"), now=now or datetime.now(timezone.utc)),
+        )
+
+    def seconds_until_reset(self, *, now: datetime | None = None) -> float | None:
+        if self.reset_at is None:
+            return None
+        return max((self.reset_at - (now or datetime.now(timezone.utc))).total_seconds(), 0.0)
+
+    @property
+    def exhausted(self) -> bool:
+        """No requests left in this window: wait for the reset before asking again."""
+        return self.remaining is not None and self.remaining <= 0 and self.reset_at is not None
+
+
+# Longest wait a rate-limit reset may impose: a header from a confused gateway cannot stall a batch.
+MAX_RESET_WAIT_SECONDS = 3600.0
+
+
+def _whole(value: str | None) -> int | None:
+    if value is None or not value.strip().isdigit():
+        return None
+    return int(value.strip())
+
+
+def _reset_time(value: str | None, *, now: datetime) -> datetime | None:
+    try:
+        number = float((value or "").strip())
+    except ValueError:
+        return None
+    if number != number or number < 0 or number == float("inf"):
+        return None
+    if number > 1e11:  # milliseconds since the epoch
+        seconds = number / 1000 - now.timestamp()
+    elif number > 1e9:  # seconds since the epoch
+        seconds = number - now.timestamp()
+    else:  # seconds from now
+        seconds = number
+    return now + timedelta(seconds=min(max(seconds, 0.0), MAX_RESET_WAIT_SECONDS))
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -161,6 +263,8 @@ __all__ = [
     "GatewayAnswer",
     "GatewayError",
     "MAX_BODY_BYTES",
+    "RateLimitHeaders",
+    "error_message",
     "bearer_headers",
     "build_async_client",
     "build_async_clients",

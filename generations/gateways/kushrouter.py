@@ -57,11 +57,14 @@ def parse_body(body: str) -> GatewayGenerationRecord:
 class KushRouterAdapter(GatewayAdapter):
     kind = "kushrouter"
 
+    lookup_path = LOOKUP_PATH
+
     def build_request(
-        self, client: httpx.AsyncClient, *, base_url: str, generation_id: str, secret: str
+        self, client: httpx.AsyncClient, *, base_url: str, path: str, generation_id: str, secret: str
     ) -> httpx.Request:
         # A base URL may point at the `/api/v1/generation` alias; its 307 is followed by http.py.
-        path = "" if base_url.rstrip("/").endswith(LOOKUP_PATHS) else LOOKUP_PATH
+        if base_url.rstrip("/").endswith(LOOKUP_PATHS):
+            path = ""
         return client.build_request(
             "GET", endpoint(base_url, path), params={"id": generation_id}, headers=bearer_headers(secret)
         )

@@ -15,12 +15,13 @@ from generations.gateways.fields import (
     read_bool,
     read_count,
     read_datetime,
-    read_decimal,
+    read_money,
     read_milliseconds,
     read_object,
     read_string,
     scalars,
 )
+from generations.gateways.display import display, set_aside_note, shown
 from generations.gateways.http import bearer_headers, load_json_object
 
 EXTRA_FIELDS = (
@@ -46,35 +47,53 @@ EXTRA_FIELDS = (
     "num_search_results",
     "num_fetches",
     "web_search_engine",
+    "response_cache_source_id",
+    "preset_id",
+    "workspace_id",
+)
+# Counters that are shown (and tell charges that are not tokens apart), never needed to reconcile.
+DISPLAY_COUNTS = (
+    "native_tokens_completion_images",
+    "tokens_prompt",
+    "tokens_completion",
+    "num_media_prompt",
+    "num_media_completion",
+    "num_input_audio_prompt",
+    "num_search_results",
+    "num_fetches",
+    "generation_time",
+    "moderation_latency",
 )
 
 
 def parse_body(body: str) -> GatewayGenerationRecord:
     """Read an OpenRouter answer body into the normalised record (BadPayload if unreadable)."""
     data = read_object(load_json_object(body), "data", required=True)
-    for name in ("native_tokens_completion_images", "tokens_prompt", "tokens_completion"):
-        read_count(data, name)  # type-checked so a malformed answer is refused, kept only in extra
+    set_aside: list[str] = []
+    for name in DISPLAY_COUNTS:
+        display(read_count, data, name, set_aside)
     return GatewayGenerationRecord(
         id=read_string(data, "id", required=True),
         raw=body,
         served_model=read_string(data, "model", required=True),
-        provider=read_string(data, "provider_name"),
+        provider=display(read_string, data, "provider_name", set_aside) or "",
         created_at=read_datetime(data, "created_at", required=True),
-        total_cost=read_decimal(data, "total_cost", required=True),
-        usage=read_decimal(data, "usage", required=True),
-        upstream_inference_cost=read_decimal(data, "upstream_inference_cost"),
-        cache_discount=read_decimal(data, "cache_discount"),
+        total_cost=read_money(data, "total_cost", required=True),
+        usage=read_money(data, "usage", required=True),
+        upstream_inference_cost=read_money(data, "upstream_inference_cost"),
+        cache_discount=read_money(data, "cache_discount"),
         tokens_prompt=read_count(data, "native_tokens_prompt"),
         tokens_completion=read_count(data, "native_tokens_completion"),
         tokens_cached=read_count(data, "native_tokens_cached"),
         tokens_cache_write=read_count(data, "native_tokens_cache_write"),
         tokens_reasoning=read_count(data, "native_tokens_reasoning"),
-        is_byok=read_bool(data, "is_byok", required=True),
-        cancelled=read_bool(data, "cancelled"),
-        streamed=read_bool(data, "streamed"),
-        finish_reason=read_string(data, "finish_reason"),
-        latency_ms=read_milliseconds(data, "latency"),
-        extra=scalars(data, EXTRA_FIELDS),
+        # OpenRouter always sends is_byok; a compatible gateway may not: then it is unknown.
+        is_byok=read_bool(data, "is_byok"),
+        cancelled=display(read_bool, data, "cancelled", set_aside),
+        streamed=display(read_bool, data, "streamed", set_aside),
+        finish_reason=display(read_string, data, "finish_reason", set_aside) or "",
+        latency_ms=display(read_milliseconds, data, "latency", set_aside),
+        extra={**scalars(shown(data, set_aside), EXTRA_FIELDS), **set_aside_note(set_aside)},
     )
 
 
@@ -82,11 +101,11 @@ class OpenRouterAdapter(GatewayAdapter):
     kind = "openrouter"
 
     def build_request(
-        self, client: httpx.AsyncClient, *, base_url: str, generation_id: str, secret: str
+        self, client: httpx.AsyncClient, *, base_url: str, path: str, generation_id: str, secret: str
     ) -> httpx.Request:
         return client.build_request(
             "GET",
-            endpoint(base_url, "/api/v1/generation"),
+            endpoint(base_url, path),
             params={"id": generation_id},
             headers=bearer_headers(secret),
         )

@@ -17,7 +17,8 @@ from accounts.models import Team
 from generations.ingest.records import IngestRejected, IngestResult, RecordError, ValidRecord
 from generations.ingest.validation import records_from_body, validate_records
 from generations.ingest.writing import insert_new, stored_content
-from generations.rollups import SpendFacts, rollup_generations_added
+from generations.rollups import SpendFacts
+from generations.services import generations_recorded
 
 __all__ = ["IngestRejected", "IngestResult", "RecordError", "generations_ingest", "records_from_body"]
 
@@ -38,7 +39,7 @@ def generations_ingest(
     first_of_each = _first_of_each_identity(valid)
     with transaction.atomic():
         created = insert_new(sorted(first_of_each, key=lambda record: record.identity))
-        rollup_generations_added(SpendFacts.of_new(record) for record in first_of_each if record.identity in created)
+        generations_recorded(SpendFacts.of_new(record) for record in first_of_each if record.identity in created)
         posted_again = len(valid) > len(first_of_each)
         stored = stored_content(
             {record.identity for record in valid if posted_again or record.identity not in created}

@@ -10,16 +10,17 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+from django.db import connection
+
 from accounts.models import ApiKey, Gateway
 from generations.ingest.records import IngestRejected, RecordError, ValidRecord
+from generations.scheduling import first_lookup_at
+from lib.precision import MONEY_INTEGER_DIGITS, sqlite_storable_amount, stored_amount
 
 MAX_RECORDS = 10_000
-# Gateways answer 404 for a while after a call completes; the first lookup waits a little.
-FIRST_LOOKUP_DELAY = timedelta(seconds=5)
 # A generation cannot be from the future; this much clock skew between machines is forgiven.
 ALLOWED_CLOCK_SKEW = timedelta(minutes=5)
-COST_PLACES = 12
-COST_LIMIT = Decimal(10) ** 12  # numeric(24, 12): twelve digits before the point
+COST_LIMIT = Decimal(10) ** MONEY_INTEGER_DIGITS  # numeric(38, 18): twenty digits before the point
 TOKENS_LIMIT = 2**31 - 1  # PostgreSQL integer
 EXTERNAL_ID_MAX_LENGTH = 255
 MODEL_MAX_LENGTH = 200
@@ -159,7 +160,7 @@ def _validate_record(
         is_byok=values["is_byok"],
         cancelled=values["cancelled"],
         streamed=values["streamed"],
-        next_attempt_at=max(created_at + FIRST_LOOKUP_DELAY, now),
+        next_attempt_at=first_lookup_at(created_at=created_at, now=now),
     )
 
 
@@ -227,6 +228,8 @@ def _flag(value: Any) -> bool:
 
 
 def _cost(value: Any) -> Decimal:
+    """Any finite, non-negative decimal, as a JSON number or a string, with any number of places;
+    rounded once, half to even, to the 18 places costs are stored with (lib/precision.py)."""
     if type(value) is int:
         value = Decimal(value)
     elif isinstance(value, str):
@@ -241,13 +244,13 @@ def _cost(value: Any) -> Decimal:
         raise _Invalid("must not be negative")
     if value >= COST_LIMIT:
         raise _Invalid(f"must be less than {COST_LIMIT}")
-    if value.as_tuple().exponent < -COST_PLACES and _decimal_places(value) > COST_PLACES:
-        raise _Invalid(f"has more than {COST_PLACES} decimal places; round it to {COST_PLACES}")
-    return value
+    return storable_cost(value)
 
 
-def _decimal_places(value: Decimal) -> int:
-    """Places after the point that carry a digit other than a trailing zero."""
-    _, digits, exponent = value.as_tuple()
-    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
-    return max(0, -(exponent + trailing_zeros))
+def storable_cost(value: Decimal) -> Decimal:
+    """The cost exactly as the database will give it back, so that a re-post of the same record
+    compares equal to the stored row (a duplicate, never a conflict). PostgreSQL keeps all 18
+    places; SQLite, which serves only the demo, keeps 15 significant digits."""
+    if connection.vendor == "sqlite":
+        return sqlite_storable_amount(value)
+    return stored_amount(value)

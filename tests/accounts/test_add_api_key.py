@@ -94,3 +94,15 @@ def test_it_refuses_a_slug_that_is_taken(run_command, team, gateway, monkeypatch
     assert "slug" in str(error.value).lower()
     assert "sk-or-v1-another" not in str(error.value)
     assert ApiKey.objects.count() == 1
+
+
+def test_it_records_how_litellm_and_openrouter_broadcast_name_the_key(run_command, team, gateway) -> None:
+    run_command(
+        "add_api_key", "research", "openrouter", "Agents", "--secret-env", "GATEWAY_SECRET",
+        "--litellm-model", "gpt-4o-mini", "--litellm-model", " claude-haiku ",
+        "--litellm-api-base", "https://openrouter.ai/api/v1", "--broadcast-key-name", "agents-prod",
+    )  # fmt: skip
+
+    api_key = ApiKey.objects.get()
+    assert api_key.litellm_models == ["gpt-4o-mini", "claude-haiku"]
+    assert (api_key.litellm_api_base, api_key.broadcast_key_name) == ("https://openrouter.ai/api/v1", "agents-prod")

@@ -4,6 +4,8 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.models import Membership
@@ -52,9 +54,9 @@ def test_it_lists_discrepancies_with_their_generation_and_amounts(team_a):
     assert discrepancy["team"] == "alpha"
     assert (discrepancy["kind"], discrepancy["severity"], discrepancy["status"]) == ("cost_mismatch", "error", "open")
     assert (discrepancy["expected"], discrepancy["actual"], discrepancy["delta"]) == (
-        "0.000037500000",
-        "0.000040000000",
-        "0.000002500000",
+        "0.000037500000000000",
+        "0.000040000000000000",
+        "0.000002500000000000",
     )
 
 
@@ -154,3 +156,16 @@ def test_a_discrepancy_of_another_team_is_not_found_even_for_a_change(team_a, te
     assert team_a.client().get(f"{URL}{theirs.pk + 1000}/").status_code == 404
     assert team_a.client().get(f"{URL}99999999999999999999999/").status_code == 404
     assert team_a.client(team_a.read_token).get(f"{URL}{make_discrepancy(team_a.key).pk}/").status_code == 200
+
+
+def test_the_generation_filter_seeks_the_gateway_and_id_index(team_a):
+    make_discrepancy(team_a.key, external_id="gen-1")
+    make_discrepancy(team_a.fast_key, external_id="gen-1", kind="token_mismatch", severity="warning")
+    make_discrepancy(team_a.key, external_id="gen-2", kind="byok_mismatch")
+
+    with CaptureQueriesContext(connection) as queries:
+        found = kinds(team_a.client().get(URL, {"generation": "gen-1"}))
+
+    assert found == ["cost_mismatch", "token_mismatch"]
+    [listing] = [query["sql"] for query in queries if 'FROM "billing_discrepancy"' in query["sql"]]
+    assert 'U0."external_id" = ' in listing and 'U0."gateway_id" IN (' in listing

@@ -5,6 +5,8 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.models import Membership
@@ -32,7 +34,7 @@ def test_it_shows_a_generation_with_amounts_as_exact_strings_and_times_in_utc(te
     assert generation["id"] == "gen-a"
     assert generation["api_key"] == team_a.key.slug
     assert generation["team"] == "alpha"
-    assert generation["cost"] == "0.000000037500"
+    assert generation["cost"] == "0.000000037500000000"
     assert generation["charged_cost"] is None
     assert generation["created_at"] == "2026-01-15T10:00:00Z"
     assert (generation["tokens_prompt"], generation["tokens_completion"], generation["tokens_cached"]) == (100, 20, 4)
@@ -125,14 +127,14 @@ def test_a_generation_shows_the_gateways_record_and_the_findings(team_a):
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["id"] == "gen-x/1" and body["state"] == "disputed"
-    assert body["gateway_record"]["total_cost"] == "0.500000000000"
+    assert body["gateway_record"]["total_cost"] == "0.500000000000000000"
     assert body["gateway_record"]["raw"] == '{"data": {"total_cost": 0.5}}'
     [finding] = body["findings"]
     assert (finding["kind"], finding["severity"], finding["status"]) == ("cost_mismatch", "error", "open")
     assert (finding["expected"], finding["actual"], finding["delta"]) == (
-        "0.000037500000",
-        "0.500000000000",
-        "0.499962500000",
+        "0.000037500000000000",
+        "0.500000000000000000",
+        "0.499962500000000000",
     )
 
 
@@ -179,3 +181,16 @@ def test_members_see_their_teams_and_finance_sees_all(team_a, team_b):
     assert as_user(finance).get(f"{URL}openrouter/a/").status_code == 200
     assert ids(as_user(outsider).get(URL)) == []
     assert APIClient().get(URL).status_code == 401
+
+
+def test_the_id_filter_seeks_the_gateway_and_id_index_once_per_gateway(team_a):
+    make_generation(team_a.key, external_id="wanted")
+    make_generation(team_a.fast_key, external_id="wanted")
+    make_generation(team_a.key, external_id="other")
+
+    with CaptureQueriesContext(connection) as queries:
+        found = ids(team_a.client(team_a.read_token).get(URL, {"id": "wanted"}))
+
+    assert found == ["wanted", "wanted"]
+    [listing] = [query["sql"] for query in queries if 'FROM "generations_generation"' in query["sql"]]
+    assert '"generations_generation"."gateway_id" IN (' in listing

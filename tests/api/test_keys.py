@@ -96,8 +96,8 @@ def test_it_groups_spend_by_day_and_by_model(team_a):
 
     assert [(row["day"], row["generations"]) for row in by_day] == [("2026-01-01", 2), ("2026-01-02", 1)]
     assert [(row["model"], row["recorded_cost"]) for row in by_model] == [
-        ("m/a", "0.300000000000"),
-        ("m/b", "0.000000037500"),
+        ("m/a", "0.300000000000000000"),
+        ("m/b", "0.000000037500000000"),
     ]
     assert by_model[0]["verified_share"] is not None
 

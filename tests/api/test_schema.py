@@ -17,6 +17,7 @@ ENDPOINTS = {
     "/api/v1/discrepancies/{id}/": {"get", "patch"},
     "/api/v1/invoices/": {"get"},
     "/api/v1/invoices/{id}/": {"get"},
+    "/api/v1/integrations/litellm/": {"post"},
 }
 
 

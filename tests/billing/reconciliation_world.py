@@ -21,6 +21,7 @@ from billing.reconciliation.charges import list_cost, money
 from billing.reconciliation.facts import ListPrice
 from generations.models import DailySpend, Generation
 from generations.rollups import rollup_generations_added
+from generations.scheduling import MISSING_MIN_LOOKUPS
 
 PRICES = {
     "openai/gpt-x": ListPrice(model="openai/gpt-x", prompt=Decimal("2.5"), completion=Decimal("10")),
@@ -310,6 +311,9 @@ def generations_store(world: World, planned: list[Planned], *, next_attempt_at: 
             cost=plan.cost,
             is_byok=world.keys[plan.key_name].is_byok,
             next_attempt_at=due,
+            # A planted missing one was already looked up inside its grace window; this lookup is
+            # its last before missing_upstream (generations/scheduling.py MISSING_MIN_LOOKUPS).
+            attempts=MISSING_MIN_LOOKUPS - 1 if plan.planted == "missing_upstream" else 0,
         )
         for plan in planned
     ]

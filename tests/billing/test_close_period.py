@@ -4,11 +4,13 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from billing.models import Invoice, InvoiceStatus
 from billing.tasks.invoicing import draft_previous_month_invoices, redraft_open_invoices
 from generations.models import GenerationState
-from tests.billing.invoice_helpers import PERIOD, make_generation, make_key, make_team, reconcile
+from tests.billing.invoice_helpers import PERIOD, make_finance_user, make_generation, make_key, make_team, reconcile
 
 pytestmark = pytest.mark.django_db
 
@@ -97,3 +99,24 @@ def test_closing_a_period_drafts_what_drafting_each_team_alone_would():
     assert closed["decided"][4][0][0] == "adjustment" and closed["plain"][1] == Decimal("0.07")
     frozen.refresh_from_db()
     assert snapshot(frozen) == closed["finalized"] and frozen.status == InvoiceStatus.FINALIZED
+
+
+def test_the_redraft_rebuilds_only_open_drafts_in_a_fixed_number_of_queries_per_month():
+    from billing.invoicing.drafting import invoice_draft, invoices_redraft_open
+    from billing.invoicing.finalizing import invoice_finalize
+
+    teams = [make_team(f"team-{index}") for index in range(4)]
+    generations = [make_generation(make_key(team), cost="2.00") for team in teams]
+    drafts = [invoice_draft(team=team, period=PERIOD) for team in teams[:3]]
+    make_team("no-invoice")
+    finalized = invoice_finalize(invoice=drafts[2], by=make_finance_user("closer"), override_reason="close")
+    for generation in generations:
+        reconcile(generation, state=GenerationState.VERIFIED, charged="2.50")
+
+    with CaptureQueriesContext(connection) as queries:
+        assert invoices_redraft_open() == 2
+
+    assert len(queries) <= 16
+    totals = dict(Invoice.objects.filter(period=PERIOD).values_list("team__slug", "total"))
+    assert totals == {"team-0": Decimal("2.50"), "team-1": Decimal("2.50"), "team-2": finalized.total}
+    assert finalized.total == Decimal("2.00")

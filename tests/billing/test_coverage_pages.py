@@ -44,7 +44,9 @@ def test_the_api_lists_unrecorded_spend_with_its_key_and_day(checked):
     [finding] = client.get(URL, {"kind": "unrecorded_spend"}).json()["results"]
     assert (finding["api_key"], finding["day"], finding["generation"]) == (checked.leaky.slug, checked.day.isoformat(), None)
     assert (finding["gateway"], finding["team"], finding["model"]) == ("openrouter", checked.team.slug, "openai/gpt-4o-mini")
-    assert (finding["expected"], finding["actual"], finding["delta"]) == ("0.002000000000", "0.032000500000", "0.030000500000")
+    amounts = tuple(Decimal(finding[name]) for name in ("expected", "actual", "delta"))
+    assert amounts == (Decimal("0.002"), Decimal("0.0320005"), Decimal("0.0300005"))
+    assert all(isinstance(finding[name], str) for name in ("expected", "actual", "delta"))
     other_day = (checked.day - timedelta(days=1)).isoformat()
     assert client.get(URL, {"kind": "unrecorded_spend", "day": other_day}).json()["results"] == []
     assert len(client.get(URL, {"day": checked.day.isoformat(), "api_key": checked.leaky.slug}).json()["results"]) == 1

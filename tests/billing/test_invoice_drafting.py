@@ -58,8 +58,33 @@ def test_it_adds_the_team_markup_rounded_once():
     invoice = invoice_draft(team=team, period=PERIOD)
 
     assert invoice.subtotal == Decimal("10.01")
-    assert invoice.markup == Decimal("0.50")  # 0.5005 half-even
+    assert invoice.markup == Decimal("0.50")  # 0.5005: below the half, every mode agrees
     assert invoice.total == Decimal("10.51")
+
+
+def test_exact_halves_go_to_the_even_cent_on_lines_and_on_the_markup():
+    """0.015 and 0.025 both round to 0.02 only with ROUND_HALF_EVEN (half-up: 0.02 and 0.03,
+    half-down or truncating: 0.01 and 0.02); so do markups of 0.515 and 0.525."""
+    team = make_team(markup="0.0500")
+    key = make_key(team)
+    make_generation(key, cost="0.015", charged="0.015", state=GenerationState.VERIFIED, model="m/odd")
+    make_generation(key, cost="0.025", charged="0.025", state=GenerationState.VERIFIED, model="m/even")
+    make_generation(key, cost="10.26", charged="10.26", state=GenerationState.VERIFIED, model="m/rest")
+    second = make_team("second", markup="0.0500")
+    make_generation(make_key(second), cost="10.50", charged="10.50", state=GenerationState.VERIFIED)
+
+    invoice = invoice_draft(team=team, period=PERIOD)
+    other = invoice_draft(team=second, period=PERIOD)
+
+    assert {line.model: line.amount for line in invoice.lines.all()} == {
+        "m/odd": Decimal("0.02"),
+        "m/even": Decimal("0.02"),
+        "m/rest": Decimal("10.26"),
+    }
+    assert invoice.subtotal == Decimal("10.30")
+    assert invoice.markup == Decimal("0.52")  # 0.515: up to the even cent
+    assert other.markup == Decimal("0.52")  # 0.525: down to the even cent
+    assert (invoice.total, other.total) == (Decimal("10.82"), Decimal("11.02"))
 
 
 def test_rounding_adds_up_on_an_invoice_of_many_sub_cent_lines():

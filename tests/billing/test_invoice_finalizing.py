@@ -3,14 +3,14 @@ from datetime import UTC, date, datetime
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from billing.discrepancies import discrepancy_change_status
 from billing.invoicing.drafting import invoice_draft
 from billing.invoicing.finalizing import InvoiceNotSettledError, invoice_finalize
 from billing.invoicing.numbering import invoice_number_format
 from billing.invoicing.voiding import invoice_void
-from billing.models import DiscrepancyStatus, Invoice, InvoiceStatus
+from billing.models import DiscrepancyStatus, Invoice, InvoiceNumberSequence, InvoiceStatus
 from generations.models import GenerationState
 from lib.errors import NotAllowed
 from tests.billing.invoice_helpers import (
@@ -152,3 +152,45 @@ def test_two_concurrent_finalizations_get_consecutive_numbers():
     numbers = sorted(Invoice.objects.values_list("number", flat=True))
     year = datetime.now(UTC).year
     assert numbers == [invoice_number_format(year=year, number=n) for n in range(1, len(invoices) + 1)]
+
+
+def _verified_draft(slug: str) -> Invoice:
+    team = make_team(slug)
+    make_generation(make_key(team), cost="1.00", charged="1.00", state=GenerationState.VERIFIED)
+    return invoice_draft(team=team, period=PERIOD)
+
+
+@pytest.mark.django_db
+def test_a_finalization_rolled_back_after_taking_its_number_gives_the_number_back():
+    finance = make_finance_user()
+    first, second = _verified_draft("alpha"), _verified_draft("bravo")
+
+    with pytest.raises(RuntimeError, match="the caller's transaction fails"):
+        with transaction.atomic():
+            taken = invoice_finalize(invoice=first, by=finance)
+            assert taken.number is not None
+            raise RuntimeError("the caller's transaction fails after the number was taken")
+
+    first.refresh_from_db()
+    assert (first.status, first.number) == (InvoiceStatus.DRAFT, None)
+    year = datetime.now(UTC).year
+    assert invoice_finalize(invoice=second, by=finance).number == invoice_number_format(year=year, number=1)
+
+
+@pytest.mark.django_db
+def test_a_number_already_taken_fails_the_finalization_and_changes_nothing():
+    finance = make_finance_user()
+    first, second = _verified_draft("alpha"), _verified_draft("bravo")
+    year = datetime.now(UTC).year
+    issued = invoice_finalize(invoice=first, by=finance)
+    # The sequence behind the invoices (a restore from an older backup, say): its next number is taken.
+    InvoiceNumberSequence.objects.filter(year=year).update(last_number=0)
+
+    with pytest.raises(IntegrityError):
+        with transaction.atomic():
+            invoice_finalize(invoice=second, by=finance)
+
+    second.refresh_from_db()
+    assert (second.status, second.number) == (InvoiceStatus.DRAFT, None)
+    assert InvoiceNumberSequence.objects.get(year=year).last_number == 0
+    assert Invoice.objects.get(pk=issued.pk).number == invoice_number_format(year=year, number=1)

@@ -24,6 +24,8 @@ from billing.models import Discrepancy, DiscrepancyEvent
 from billing.tasks.reconciliation import sweep_due_generations
 from config.celery_app import app as celery_app
 from generations.models import GatewayRecord, Generation
+from accounts.models import ApiKey
+from tests.billing.real_answers import FASTROUTER_KEY_HASH, plan_real_answers
 from tests.billing.reconciliation_world import generations_store, plan_generations, rollups_match_generations, world_create
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -92,7 +94,7 @@ def sweep_until_done(*, timeout: float, while_waiting=None) -> None:
         time.sleep(1)
 
 
-def assert_reconciled_exactly_as_planned(planned) -> None:
+def assert_reconciled_exactly_as_planned(planned, *, unreadable: int = 0) -> None:
     states = dict(Generation.objects.values_list("external_id", "state"))
     kinds: dict[str, set[str]] = {}
     for external_id, kind in Discrepancy.objects.values_list("generation__external_id", "kind"):
@@ -105,8 +107,16 @@ def assert_reconciled_exactly_as_planned(planned) -> None:
     assert wrong == []
     assert not Generation.objects.pending().exists()
     found = [plan for plan in planned if plan.expected_state not in ("missing", "expired")]
+    # Unreadable answers are kept too (their raw body), for audit.
     assert GatewayRecord.objects.count() == len(found)
-    assert not Generation.objects.filter(state__in=["verified", "disputed"], charged_cost__isnull=True).exists()
+    assert GatewayRecord.objects.filter(served_model="", total_cost__isnull=True, credits_used__isnull=True,
+                                        tokens_prompt__isnull=True).count() >= unreadable
+    # Every settled generation knows its charge, except one whose answer could not be read.
+    assert not (
+        Generation.objects.filter(state__in=["verified", "disputed"], charged_cost__isnull=True)
+        .exclude(discrepancies__kind="unreadable_record")
+        .exists()
+    )
     # Each discrepancy was opened once: one "open" event each, never a second one.
     assert DiscrepancyEvent.objects.filter(to_status="open").count() == Discrepancy.objects.count()
     assert rollups_match_generations() == []
@@ -155,3 +165,28 @@ def test_a_worker_killed_mid_batch_is_replaced_and_everything_is_reconciled_once
     sweep_until_done(timeout=180)
 
     assert_reconciled_exactly_as_planned(planned)
+
+
+def test_real_gateway_answers_are_reconciled_without_a_false_finding(workers, gateway_simulator):
+    """A late record, an unreadable one, a zero-cost BYOK call, a response-cache hit and FastRouter
+    key hashes that are not SHA-256 of the secret, among ordinary generations."""
+    gateway_simulator.configure(retention_seconds=7 * 24 * 3600, latency_ms=5)
+    world = world_create(simulator_url=gateway_simulator.url, grace_seconds=120, concurrency=16)
+    now = timezone.now()
+    planned = plan_generations(world, count=40, plant_share=0, seed=44, now=now, scripts=False)
+    planned += plan_real_answers(world, now=now)
+    gateway_simulator.add_records([plan.spec for plan in planned if plan.spec])
+    generations_store(world, planned)
+
+    workers.start(TALLY_RECONCILE_MAX_UNREADABLE_ATTEMPTS="4")
+    sweep_until_done(timeout=180)
+
+    assert_reconciled_exactly_as_planned(planned, unreadable=1)
+    assert ApiKey.objects.get(pk=world.keys["fastrouter"].pk).gateway_key_hash == FASTROUTER_KEY_HASH
+    late = Generation.objects.get(external_id="real-late")
+    assert late.attempts == 3  # two 404s, then the record
+    unreadable = Generation.objects.get(external_id="real-unreadable")
+    assert unreadable.attempts == 4 and unreadable.next_attempt_at is not None  # re-checked slowly
+    assert unreadable.gateway_record.raw.startswith('{"data": {"id": "real-unreadable"')
+    cache_note = Discrepancy.objects.get(generation__external_id="real-cache-hit", kind="cache_hit")
+    assert cache_note.severity == "info" and "real-late" in cache_note.detail

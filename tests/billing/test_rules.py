@@ -242,15 +242,19 @@ def test_it_reads_fastrouter_charge_as_credits_used():
     assert finding.actual == Decimal("0.005")
 
 
-def test_it_flags_a_fastrouter_key_hash_of_another_key():
+def test_it_flags_a_fastrouter_key_hash_that_disagrees_with_the_pinned_one():
+    pinned = "9a9a9a9a" + "1" * 56  # FastRouter's own hash of the key: not SHA-256 of its secret
     other = "0b1c2d3e" + "f" * 56
-    findings = check(ours(gateway_kind="fastrouter"), fastrouter(key_hash=other))
+    assert check(ours(gateway_kind="fastrouter", pinned_key_hash=pinned), fastrouter(key_hash=pinned)) == []
+    findings = check(ours(gateway_kind="fastrouter", pinned_key_hash=pinned), fastrouter(key_hash=other))
     finding = only(findings, "key_mismatch")
     assert finding.severity == ERROR
     assert other[:16] in finding.detail
     assert kinds(findings) == ["key_mismatch"]
     # The full hash of our key, or a prefix of it, is ours.
-    assert check(ours(gateway_kind="fastrouter"), fastrouter(key_hash=FINGERPRINT[:12].upper())) == []
+    assert check(ours(gateway_kind="fastrouter", pinned_key_hash=pinned), fastrouter(key_hash=FINGERPRINT[:12].upper())) == []
+    # Before a hash is pinned, any hash is the key's own (the writer pins it).
+    assert check(ours(gateway_kind="fastrouter"), fastrouter(key_hash=other)) == []
 
 
 def kushrouter(**changes) -> GatewayGenerationRecord:
@@ -313,3 +317,11 @@ def test_it_honours_a_gateway_specific_tolerance():
     loose = Tolerance(absolute=Decimal("0.001"), relative=Decimal("0"))
     case = Case(ours=ours(cost=Decimal("0.0050")), record=openrouter(), prices=Prices(), tolerance=loose)
     assert findings_for(case) == []
+
+
+def test_finding_texts_write_tiny_and_zero_amounts_as_plain_decimals_with_units():
+    findings = check(ours(cost=Decimal("0E-18")), openrouter(total_cost=Decimal("1.2345678901234E-5"),
+                                                          usage=Decimal("1.2345678901234E-5")), prices=Prices())
+    detail = only(findings, "cost_mismatch").detail
+    assert detail == "Recorded 0 USD, the gateway charged 0.000012345678901234 USD."
+    assert "E-" not in detail and "e-" not in detail

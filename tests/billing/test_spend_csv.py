@@ -67,9 +67,9 @@ def test_it_streams_one_row_per_generation_of_the_key_in_the_month(client, world
             ]
         )
     assert rows[1:] == expected
-    assert rows[1][8] == "0.000000037500"
+    assert rows[1][8] == "0.000000037500000000"
     assert [row[10] for row in rows[1:]] == ["pending", "pending", "verified", "disputed"]
-    assert rows[4][9] == "0.520000000000"
+    assert rows[4][9] == "0.520000000000000000"
 
 
 def test_it_exports_the_month_asked_for(client, world):
@@ -82,7 +82,7 @@ def test_it_exports_the_month_asked_for(client, world):
 
     assert f"-{month_slug(previous)}.csv" in response["Content-Disposition"]
     assert len(rows) == 4
-    assert {row[8] for row in rows[1:]} == {"2.000000000000"}
+    assert {row[8] for row in rows[1:]} == {"2.000000000000000000"}
 
 
 def test_it_quotes_cells_a_spreadsheet_would_run_as_formulas(client, world):

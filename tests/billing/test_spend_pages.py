@@ -5,15 +5,18 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.models import ApiKey
+from accounts.models import ApiKey, Membership, Team
 from billing.templatetags.money import money, percent
 from generations.models import Generation, GenerationState
 from tests.billing.spend_data import (
     day_of,
     generation_dispute,
     generations_add,
+    key_create,
     month_slug,
     month_start,
     spend_world,
@@ -303,3 +306,21 @@ def test_it_reads_the_key_page_in_a_bounded_number_of_queries(client, world, mon
         assert client.get(key_url(world.key)).status_code == 200
     with django_assert_max_num_queries(14):
         assert client.get(reverse("spend:index")).status_code == 200
+
+
+def test_the_index_reads_the_same_number_of_queries_for_one_team_as_for_many(client, world, month_of_spend):
+    client.force_login(world.admin)
+    url = reverse("spend:index")
+    client.get(url)  # warm up: sessions, content types
+    with CaptureQueriesContext(connection) as one_team:
+        client.get(url)
+
+    for index in range(4):
+        team = Team.objects.create(name=f"Team {index}", slug=f"team-{index}")
+        Membership.objects.create(user=world.admin, team=team, role=Membership.Role.MEMBER)
+        generations_add(key_create(team=team, gateway=world.gateway, name=f"Key {index}"), created_at=month_start(), cost="1")
+    with CaptureQueriesContext(connection) as five_teams:
+        response = client.get(url)
+
+    assert len(response.context["teams"]) == 5
+    assert len(five_teams) == len(one_team)

@@ -9,7 +9,9 @@ from django.core.management import CommandError, call_command
 from django.db.models import Sum
 
 from accounts.models import ApiKey, Gateway, Team
+from demo.seed import MODELS
 from billing.models import ModelPrice
+from billing.price_book import PriceBook
 from generations.gateways.base import GatewayGenerationRecord, LookupRequest, NotFound
 from generations.gateways.client import GatewayConnection
 from generations.gateways.exact_json import loads_exact
@@ -17,6 +19,9 @@ from generations.models import DailySpend, Generation
 from tests.generations.gateway_helpers import lookup_batch_sync
 
 pytestmark = pytest.mark.django_db
+
+# Per team: 2 from a LiteLLM batch, 2 from an OpenRouter Broadcast delivery, 1 from OpenTelemetry.
+FROM_SOURCES = 3 * 5
 
 
 @pytest.fixture
@@ -34,18 +39,30 @@ def test_it_creates_teams_gateways_keys_prices_and_pending_generations(demo):
     assert all(":8123/" in url for url in Gateway.objects.values_list("base_url", flat=True))
     assert ApiKey.objects.filter(is_byok=True, monthly_budget__isnull=False).exists()
     posted = [spec for spec in demo if spec.get("planted") != "unrecorded_spend"]
-    assert Generation.objects.count() == len(posted) == 400
+    assert Generation.objects.count() == len(posted) == 400 + FROM_SOURCES
     assert set(Generation.objects.values_list("state", flat=True)) == {"pending"}
-    used = set(Generation.objects.values_list("gateway_id", "model").distinct())
-    priced = set(ModelPrice.objects.values_list("gateway_id", "model"))
-    assert used <= priced
+    assert set(Generation.objects.values_list("model", flat=True)) == {model.slug for model in MODELS}
+
+
+def test_the_catalog_prices_the_demo_and_imports_are_only_the_overrides(demo):
+    """The demo's gateways charge DemoModel's rates: the price in force (catalog where nothing
+    is imported) must be exactly those on every day the demo has generations."""
+    imported = set(ModelPrice.objects.values_list("model", "source").distinct())
+    assert imported == {(model.slug, "import") for model in MODELS if model.imported}
+    rates = {model.slug: (model.prompt, model.completion, model.cache_read, model.cache_write) for model in MODELS}
+    for gateway in Gateway.objects.all():
+        book = PriceBook(gateway)
+        for model, created_at in Generation.objects.filter(gateway=gateway).values_list("model", "created_at"):
+            price = book.price(model, at=created_at)
+            assert (model, (price.prompt, price.completion, price.cache_read, price.cache_write)) == (model, rates[model])
+            assert price.source.startswith("import" if model in {slug for slug, _ in imported} else "catalog")
 
 
 def test_the_roll_ups_add_up_to_the_generations(demo):
     assert DailySpend.objects.aggregate(total=Sum("recorded_cost"))["total"] == Generation.objects.aggregate(
         total=Sum("cost")
     )["total"]
-    assert DailySpend.objects.aggregate(count=Sum("generations"))["count"] == 400
+    assert DailySpend.objects.aggregate(count=Sum("generations"))["count"] == 400 + FROM_SOURCES
 
 
 def test_a_realistic_share_of_generations_carries_a_planted_difference(demo):
@@ -82,8 +99,16 @@ def test_it_refuses_to_seed_twice_unless_asked_to_skip(demo):
     with pytest.raises(CommandError, match="teams already"):
         call_command("seed_demo", "--generations", "1")
     call_command("seed_demo", "--if-empty", stdout=io.StringIO())
-    assert Generation.objects.count() == 400
+    assert Generation.objects.count() == 400 + FROM_SOURCES
     assert Decimal(0) < Generation.objects.aggregate(total=Sum("cost"))["total"]
+
+
+def test_some_generations_arrive_through_litellm_broadcast_and_opentelemetry(demo):
+    from_sources = Generation.objects.filter(external_id__contains="-src")
+    assert from_sources.count() == FROM_SOURCES
+    keys = set(from_sources.values_list("api_key__slug", flat=True))
+    assert keys == {"acme-openrouter", "globex-openrouter", "initech-openrouter"}
+    assert ApiKey.objects.get(slug="acme-openrouter").broadcast_key_name == "acme-production"
 
 
 def test_a_day_of_unrecorded_spend_is_found_by_a_coverage_check(demo, gateway_simulator, tmp_path):

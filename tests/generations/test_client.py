@@ -101,6 +101,9 @@ def test_a_connection_is_built_from_a_gateways_settings():
         kind = "kushrouter"
         base_url = "http://127.0.0.1:8001/kushrouter"
         concurrency = 8
+        lookup_path = "/v1/generations"
 
     connection = GatewayConnection.of(Gateway())
-    assert connection == GatewayConnection(kind="kushrouter", base_url=Gateway.base_url, concurrency=8)
+    assert connection == GatewayConnection(
+        kind="kushrouter", base_url=Gateway.base_url, concurrency=8, lookup_path="/v1/generations"
+    )

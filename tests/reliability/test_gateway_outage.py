@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from billing.reconciliation.scheduling import BACKOFF_MINIMUM_SECONDS
+from generations.scheduling import BACKOFF_MINIMUM_SECONDS
 from billing.reconciliation.services import generations_reconcile
 from generations.fetching import generations_claim_due
 from generations.models import Generation

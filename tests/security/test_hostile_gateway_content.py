@@ -15,7 +15,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from accounts.models import Membership
-from billing.reconciliation.scheduling import BACKOFF_MINIMUM_SECONDS
+from generations.scheduling import BACKOFF_MINIMUM_SECONDS
 from billing.reconciliation.services import generations_reconcile
 from generations.fetching import generations_claim_due
 from generations.gateways.exact_json import dumps_exact

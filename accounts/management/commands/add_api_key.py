@@ -26,6 +26,17 @@ class Command(BaseCommand):
         )
         parser.add_argument("--byok", action="store_true", help="Calls with it bill the team's own provider account.")
         parser.add_argument("--budget", metavar="USD", help="Optional monthly budget in USD.")
+        parser.add_argument(
+            "--litellm-model",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="A LiteLLM model group name or deployment id served with this key (repeatable).",
+        )
+        parser.add_argument("--litellm-api-base", default="", metavar="URL", help="The api_base of its LiteLLM deployments.")
+        parser.add_argument(
+            "--broadcast-key-name", default="", metavar="NAME", help="The key's name at OpenRouter, as Broadcast traces carry it."
+        )
 
     def handle(self, *args, **options) -> None:
         team = team_from_slug(options["team"])
@@ -43,6 +54,9 @@ class Command(BaseCommand):
                 slug=options["slug"],
                 is_byok=options["byok"],
                 monthly_budget=monthly_budget,
+                litellm_models=options["litellm_model"],
+                litellm_api_base=options["litellm_api_base"],
+                broadcast_key_name=options["broadcast_key_name"],
             )
         details = ["BYOK"] if api_key.is_byok else []
         if api_key.monthly_budget is not None:

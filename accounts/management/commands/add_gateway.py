@@ -42,7 +42,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--rate-limit", type=int, help="Lookups per second across all workers; 0 means no limit (default 0)."
         )
-        parser.add_argument("--discount", help="The gateway's discount off list price, as a fraction: 0.30 = 30%% off.")
+        parser.add_argument(
+            "--discount",
+            help="The gateway's discount off list price, as a fraction: 0.30 = 30%% off (default: 0.30 for kushrouter, "
+            "as its pricing page says; else 0).",
+        )
+        parser.add_argument(
+            "--lookup-path",
+            default="",
+            help="Where the gateway answers generation lookups, if not the kind's usual path "
+            "(/api/v1/generation; kushrouter /api/v1/generations), e.g. /v1/generation.",
+        )
 
     def handle(self, *args, **options) -> None:
         lookup_secret = ""
@@ -67,12 +77,14 @@ class Command(BaseCommand):
                 concurrency=options["concurrency"],
                 rate_limit_per_second=options["rate_limit"],
                 discount=discount,
+                lookup_path=options["lookup_path"],
             )
         retention = f"{gateway.retention_days} days" if gateway.retention_days is not None else "unlimited"
         self.stdout.write(
             f"Created gateway {gateway.slug} ({gateway.get_kind_display()}) at {gateway.base_url}: "
             f"grace {gateway.grace_seconds}s, retention {retention}, concurrency {gateway.concurrency}, "
             f"rate limit {gateway.rate_limit_per_second or 'none'}/s, discount {gateway.discount}, "
+            f"lookup path {gateway.lookup_path or 'the usual one'}, "
             f"lookup credential {'set' if gateway.lookup_secret_encrypted else 'none'}, "
             f"management key {'set' if gateway.management_secret_encrypted else 'none'}."
         )

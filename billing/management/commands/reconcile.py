@@ -18,6 +18,7 @@ from django.utils import timezone
 from billing.reconciliation.services import generations_reconcile
 from generations.fetching import generations_claim_due
 from generations.models import DailySpend, Generation
+from generations.services import generations_requeue_rechecks
 
 STATES = ("verified", "disputed", "missing", "expired", "pending")
 # Upper bound on one wait, so new work (or an unpaused gateway) is noticed.
@@ -61,7 +62,9 @@ class Command(BaseCommand):
         self.print_summary(reconciled)
 
     def one_pass(self) -> int:
-        """Claim what is due now and reconcile it batch by batch; returns how many were looked at."""
+        """Requeue due slow re-checks, claim what is due now and reconcile it batch by batch;
+        returns how many were looked at. Re-checks not due yet do not keep --until-done waiting."""
+        generations_requeue_rechecks()
         looked_at = 0
         for claim in generations_claim_due():
             generations_reconcile(claim=claim)

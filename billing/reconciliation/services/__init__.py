@@ -11,44 +11,40 @@ roll-ups move only for the rows whose state actually changed. The writing is in 
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
-from django.core.mail import mail_admins
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.models import ApiKey, Gateway
-from billing.models import ModelPrice
+from accounts.models import Gateway
+from billing.price_book import PriceBook
 from billing.reconciliation import rules
-from billing.reconciliation.facts import ListPrice, OurGeneration, Prices, Tolerance
-from billing.reconciliation.scheduling import next_attempt_after_not_found
+from billing.reconciliation.facts import (
+    Decision,
+    GatewayFacts,
+    OurGeneration,
+    PinKeyHash,
+    Prices,
+    Release,
+    Retry,
+    Settle,
+)
 from billing.reconciliation.services.writes import (
     FOUND_AGAIN_NOTE,
     GONE_NOTE,
     RELEASED,
     RETRIED,
     SKIPPED,
-    Decision,
-    Release,
-    Retry,
-    Settle,
+    api_key_pause,
     decisions_apply,
     discrepancies_upsert,
+    gateway_pause,
     retry_backoff,
 )
 from generations.fetching import Claim, generations_of_claim, lookup_requests_for, lookups_run
-from generations.gateways.base import (
-    GatewayError,
-    GatewayGenerationRecord,
-    LookupOutcome,
-    NotFound,
-    PaymentRequired,
-    RateLimited,
-    Unauthorised,
-)
-from generations.models import Generation, GenerationState
+from generations.gateways.base import GatewayError, GatewayGenerationRecord, LookupOutcome
+from generations.models import Generation
 
 logger = logging.getLogger(__name__)
 
@@ -73,43 +69,6 @@ __all__ = [
     "generations_flag_retention_risk",
     "generations_reconcile",
 ]
-
-
-class PriceBook:
-    """List prices of one gateway by (model, day), loaded for a whole batch in one query
-    (`preload`), or one model at a time for models the batch did not foresee."""
-
-    def __init__(self, gateway: Gateway) -> None:
-        self.gateway = gateway
-        # Each model's prices, latest valid_from first.
-        self._history: dict[str, list[ModelPrice]] = {}
-
-    def preload(self, *, models: Iterable[str], until: date) -> None:
-        """Load the prices of `models` in force on any day up to `until`, in one query."""
-        wanted = {model for model in models if model not in self._history}
-        if not wanted:
-            return
-        for model in wanted:
-            self._history[model] = []
-        rows = ModelPrice.objects.filter(gateway=self.gateway, model__in=wanted, valid_from__lte=until)
-        for row in rows.order_by("model", "-valid_from"):
-            self._history[row.model].append(row)
-
-    def price(self, model: str, on: date) -> ListPrice | None:
-        if model not in self._history:
-            rows = ModelPrice.objects.filter(gateway=self.gateway, model=model).order_by("-valid_from")
-            self._history[model] = list(rows)
-        found = next((row for row in self._history[model] if row.valid_from <= on), None)
-        return ListPrice.of(found) if found else None
-
-    def prices_for(self, generation: Generation, record: GatewayGenerationRecord) -> Prices:
-        on = generation.created_at.date()
-        requested = self.price(generation.model, on)
-        served_model = record.served_model
-        if not served_model or rules.same_model(generation.model, served_model):
-            return Prices(requested=requested, served=requested)
-        served = self.price(served_model, on) or self.price(rules.normalise_model_slug(served_model), on)
-        return Prices(requested=requested, served=served)
 
 
 def _models_to_price(generations: list[Generation], outcomes: list[LookupOutcome]) -> set[str]:
@@ -140,10 +99,16 @@ def generations_reconcile(*, claim: Claim) -> Counter:
             models=_models_to_price(ready, outcomes), until=max(generation.created_at.date() for generation in ready)
         )
         now = timezone.now()
-        decisions.extend(
-            (generation, _decide_safely(generation=generation, outcome=outcome, prices=prices, now=now))
-            for generation, outcome in zip(ready, outcomes, strict=True)
-        )
+        # A key's hash pinned by one generation of the batch holds for the rest of the batch.
+        pinned: dict[int, str] = {}
+        for generation, outcome in zip(ready, outcomes, strict=True):
+            if generation.api_key_id in pinned and not generation.api_key.gateway_key_hash:
+                generation.api_key.gateway_key_hash = pinned[generation.api_key_id]
+            decision = _decide_safely(generation=generation, outcome=outcome, prices=prices, now=now)
+            for intent in decision.intents:
+                if isinstance(intent, PinKeyHash):
+                    pinned.setdefault(generation.api_key_id, intent.key_hash)
+            decisions.append((generation, decision))
     return decisions_apply(decisions=decisions, leased_until=claim.leased_until)
 
 
@@ -169,66 +134,18 @@ def _decide_safely(*, generation: Generation, outcome: LookupOutcome, prices: Pr
 
 
 def generation_decide(*, generation: Generation, outcome: LookupOutcome, prices: PriceBook, now: datetime) -> Decision:
-    """What one lookup outcome means for a generation. Writes nothing but the pause of a
-    gateway (402, refused lookup credential) or key (401)."""
-    gateway = generation.gateway
-    if isinstance(outcome, GatewayGenerationRecord):
-        case = rules.Case(
-            ours=OurGeneration.of(generation),
-            record=outcome,
-            prices=prices.prices_for(generation, outcome),
-            tolerance=Tolerance.of(gateway),
-            discount=gateway.discount,
-        )
-        findings = rules.findings_for(case)
-        return Settle(state=rules.verdict(findings), findings=findings, record=outcome, charged_cost=case.charged)
-    if isinstance(outcome, PaymentRequired):
-        gateway_pause(gateway=gateway, reason=f"Payment required (402): {outcome}", now=now)
-        return Release()
-    if isinstance(outcome, Unauthorised):
-        if gateway.lookup_secret_encrypted:
-            gateway_pause(gateway=gateway, reason=f"Lookup credential refused: {outcome}", now=now)
-        else:
-            api_key_pause(api_key=generation.api_key, reason=f"Key refused by the gateway: {outcome}", now=now)
-        return Release()
-    expired = rules.expired_unverified(created_at=generation.created_at, now=now, retention_days=gateway.retention_days)
-    if expired:
-        return Settle(state=GenerationState.EXPIRED, findings=[expired])
-    if isinstance(outcome, NotFound):
-        missing = rules.missing_upstream(created_at=generation.created_at, now=now, grace_seconds=gateway.grace_seconds)
-        if missing:
-            return Settle(state=GenerationState.MISSING, findings=[missing])
-        grace_ends_at = generation.created_at + timedelta(seconds=gateway.grace_seconds)
-        when = next_attempt_after_not_found(now=now, attempts=generation.attempts + 1, grace_ends_at=grace_ends_at)
-        return Retry(when=when)
-    retry_after = outcome.retry_after if isinstance(outcome, RateLimited) else None
+    """What one lookup outcome means for a generation (billing/reconciliation/rules.py `decide`).
+    Writes nothing: pauses and pins are intents in the decision, carried out by the writer."""
     if isinstance(outcome, GatewayError):
-        logger.info("Lookup of %s failed (%s); retrying later.", generation, outcome)
-    return Retry(when=retry_backoff(generation, now=now, retry_after=retry_after))
-
-
-def gateway_pause(*, gateway: Gateway, reason: str, now: datetime) -> bool:
-    """Stop lookups on a gateway (402: out of credits; a refused lookup credential) until an
-    operator clears `paused_at` in the admin. Tells the admins once, when the pause starts."""
-    paused = Gateway.objects.filter(pk=gateway.pk, paused_at__isnull=True).update(paused_at=now, pause_reason=reason[:500])
-    if paused:
-        gateway.paused_at, gateway.pause_reason = now, reason[:500]
-        _tell_admins(f"Gateway {gateway.slug} paused", f"Lookups on gateway {gateway.slug} are paused: {reason}")
-    return bool(paused)
-
-
-def api_key_pause(*, api_key: ApiKey, reason: str, now: datetime) -> bool:
-    """Stop lookups made with a key the gateway refuses (401) until an operator clears the pause."""
-    paused = ApiKey.objects.filter(pk=api_key.pk, paused_at__isnull=True).update(paused_at=now, pause_reason=reason[:500])
-    if paused:
-        api_key.paused_at, api_key.pause_reason = now, reason[:500]
-        _tell_admins(f"Key {api_key.slug} paused", f"Lookups with key {api_key.slug} are paused: {reason}")
-    return bool(paused)
-
-
-def _tell_admins(subject: str, message: str) -> None:
-    logger.error("%s. Clear the pause in the admin once it is fixed.", message)
-    mail_admins(subject, message + "\n\nClear the pause in the admin once it is fixed.", fail_silently=True)
+        logger.info("Lookup of %s: %s", generation, outcome)
+    record_prices = prices.prices_for(generation, outcome) if isinstance(outcome, GatewayGenerationRecord) else Prices()
+    return rules.decide(
+        ours=OurGeneration.of(generation),
+        gateway=GatewayFacts.of(generation.gateway),
+        outcome=outcome,
+        prices=record_prices,
+        now=now,
+    )
 
 
 @dataclass(frozen=True)

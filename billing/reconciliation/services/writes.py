@@ -9,20 +9,28 @@ change it once. GatewayRecord is one per generation (upsert), discrepancies one 
 
 import logging
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 
-from django.db import connection, transaction
+from django.core.mail import mail_admins
+from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import ApiKey, Gateway
 from billing.discrepancies import discrepancy_change_status
 from billing.models import OPEN_STATUSES, Discrepancy, DiscrepancyEvent, DiscrepancyStatus
-from billing.reconciliation.facts import Finding
-from billing.reconciliation.scheduling import next_attempt_after_failure
-from generations.gateways.base import GatewayGenerationRecord
+from billing.reconciliation.facts import (
+    Decision,
+    Intent,
+    PauseGateway,
+    PauseKey,
+    PinKeyHash,
+    Release,
+    Retry,
+    Settle,
+)
 from generations.models import GatewayRecord, Generation, GenerationState
-from generations.rollups import SpendFacts, rollup_generations_changed
+from generations.scheduling import next_attempt_after_failure
+from generations.services import MAX_ATTEMPTS, Transition, generations_transition
 
 logger = logging.getLogger(__name__)
 
@@ -33,35 +41,19 @@ FOUND_NOTE = "Found by reconciliation."
 RETRIED = "retried"
 RELEASED = "released"
 SKIPPED = "skipped"
-# Generation.attempts is a PositiveSmallIntegerField.
-MAX_ATTEMPTS = 32767
-GENERATION_FIELDS = ["state", "charged_cost", "attempts", "next_attempt_at", "reconciled_at"]
 DISCREPANCY_FINDING_FIELDS = ["severity", "expected", "actual", "delta", "detail", "updated_at"]
 
-
-@dataclass(frozen=True)
-class Settle:
-    """Decided: the generation's final state, its findings and what the gateway said."""
-
-    state: str
-    findings: list[Finding]
-    record: GatewayGenerationRecord | None = None
-    charged_cost: Decimal | None = None
-
-
-@dataclass(frozen=True)
-class Retry:
-    """Count the attempt and look the generation up again at `when`."""
-
-    when: datetime
-
-
-@dataclass(frozen=True)
-class Release:
-    """Give the generation back without counting an attempt (its gateway or key is paused)."""
-
-
-Decision = Settle | Retry | Release
+__all__ = [
+    "Decision",
+    "Release",
+    "Retry",
+    "Settle",
+    "api_key_pause",
+    "decisions_apply",
+    "discrepancies_upsert",
+    "gateway_pause",
+    "retry_backoff",
+]
 
 
 def decisions_apply(
@@ -93,86 +85,89 @@ def decisions_apply(
 
 def _write(*, decisions: list[tuple[Generation, Decision]], leased_until: datetime, now: datetime) -> Counter:
     """Lock the batch's rows still pending under this lease (in primary key order, so racing
-    workers lock in the same order), then write records, discrepancies, generations and
-    roll-ups with a few statements for the whole batch."""
-    decided = {generation.pk: decision for generation, decision in decisions}
+    workers lock in the same order), then write records, discrepancies, the generations'
+    transitions (generations/services.py, roll-ups included) and the decisions' intents."""
+    decided = {generation.pk: (generation, decision) for generation, decision in decisions}
     locked = list(
         Generation.objects.select_for_update()
         .filter(pk__in=list(decided), state=GenerationState.PENDING, next_attempt_at=leased_until)
         .order_by("pk")
     )
     done: Counter = Counter()
-    changed: list[Generation] = []
+    changes: list[tuple[Generation, Transition]] = []
     settled: list[tuple[Generation, Settle]] = []
-    rollup_changes: list[tuple[SpendFacts, SpendFacts]] = []
+    intents: list[tuple[Generation, Intent]] = []
     for generation in locked:
-        decision = decided[generation.pk]
+        decided_on, decision = decided[generation.pk]
         if isinstance(decision, Retry) and generation.attempts >= MAX_ATTEMPTS:
             continue
         if isinstance(decision, Settle):
-            before = SpendFacts.of(generation)
-            generation.state = decision.state
-            generation.charged_cost = decision.charged_cost
-            generation.attempts = min(generation.attempts + 1, MAX_ATTEMPTS)
-            generation.next_attempt_at = None
-            generation.reconciled_at = now
+            transition = Transition.settled(
+                state=decision.state, charged_cost=decision.charged_cost, recheck_at=decision.recheck_at
+            )
             settled.append((generation, decision))
-            rollup_changes.append((before, SpendFacts.of(generation)))
             done[decision.state] += 1
         elif isinstance(decision, Retry):
-            generation.attempts += 1
-            generation.next_attempt_at = decision.when
+            transition = Transition.retried(when=decision.when)
             done[RETRIED] += 1
         else:
-            generation.next_attempt_at = now
+            transition = Transition.released(now=now)
             done[RELEASED] += 1
-        changed.append(generation)
-    if len(decisions) > len(changed):
-        done[SKIPPED] += len(decisions) - len(changed)
+        changes.append((generation, transition))
+        # The generation as decided on carries its key and gateway (the locked row does not).
+        intents.extend((decided_on, intent) for intent in decision.intents)
+    if len(decisions) > len(changes):
+        done[SKIPPED] += len(decisions) - len(changes)
     records = [
-        GatewayRecord(generation_id=generation.pk, **_record_fields(decision.record, now))
+        GatewayRecord(generation_id=generation.pk, **_record_fields(decision, now))
         for generation, decision in settled
-        if decision.record is not None
+        if decision.record is not None or decision.raw_body is not None
     ]
     if records:
         GatewayRecord.objects.bulk_create(
             records, update_conflicts=True, unique_fields=["generation"], update_fields=RECORD_FIELDS
         )
     discrepancies_upsert(settled=settled, now=now)
-    _generations_update(changed)
-    rollup_generations_changed(rollup_changes)
+    generations_transition(changes=changes, now=now)
+    for generation, intent in intents:
+        _carry_out(intent, generation=generation, now=now)
     return done
 
 
-def _generations_update(generations: list[Generation]) -> None:
-    """Write GENERATION_FIELDS of each generation: on PostgreSQL one UPDATE ... FROM (VALUES ...),
-    which costs far less to build than bulk_update's CASE per field and row."""
-    if not generations:
-        return
-    if connection.vendor != "postgresql":
-        Generation.objects.bulk_update(generations, fields=GENERATION_FIELDS)
-        return
-    table = Generation._meta.db_table
-    row = "(%s::bigint, %s::varchar, %s::numeric, %s::integer, %s::timestamptz, %s::timestamptz)"
-    assignments = ", ".join(f"{field} = batch.{field}" for field in GENERATION_FIELDS)
-    params: list = []
-    for generation in generations:
-        params.extend(
-            (
-                generation.pk,
-                generation.state,
-                generation.charged_cost,
-                generation.attempts,
-                generation.next_attempt_at,
-                generation.reconciled_at,
-            )
+def _carry_out(intent: Intent, *, generation: Generation, now: datetime) -> None:
+    if isinstance(intent, PauseGateway):
+        gateway_pause(gateway=generation.gateway, reason=intent.reason, now=now)
+    elif isinstance(intent, PauseKey):
+        api_key_pause(api_key=generation.api_key, reason=intent.reason, now=now)
+    elif isinstance(intent, PinKeyHash):
+        # Only the first hash reported is pinned; an operator's or an earlier one stays.
+        ApiKey.objects.filter(pk=generation.api_key_id, gateway_key_hash="").update(
+            gateway_key_hash=intent.key_hash[:200]
         )
-    sql = (
-        f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join([row] * len(generations))}) "
-        f"AS batch(id, {', '.join(GENERATION_FIELDS)}) WHERE {table}.id = batch.id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+
+
+def gateway_pause(*, gateway: Gateway, reason: str, now: datetime) -> bool:
+    """Stop lookups on a gateway (402: out of credits; a refused lookup credential) until an
+    operator clears `paused_at` in the admin. Tells the admins once, when the pause starts."""
+    paused = Gateway.objects.filter(pk=gateway.pk, paused_at__isnull=True).update(paused_at=now, pause_reason=reason[:500])
+    if paused:
+        gateway.paused_at, gateway.pause_reason = now, reason[:500]
+        _tell_admins(f"Gateway {gateway.slug} paused", f"Lookups on gateway {gateway.slug} are paused: {reason}")
+    return bool(paused)
+
+
+def api_key_pause(*, api_key: ApiKey, reason: str, now: datetime) -> bool:
+    """Stop lookups made with a key the gateway refuses (401) until an operator clears the pause."""
+    paused = ApiKey.objects.filter(pk=api_key.pk, paused_at__isnull=True).update(paused_at=now, pause_reason=reason[:500])
+    if paused:
+        api_key.paused_at, api_key.pause_reason = now, reason[:500]
+        _tell_admins(f"Key {api_key.slug} paused", f"Lookups with key {api_key.slug} are paused: {reason}")
+    return bool(paused)
+
+
+def _tell_admins(subject: str, message: str) -> None:
+    logger.error("%s. Clear the pause in the admin once it is fixed.", message)
+    mail_admins(subject, message + "\n\nClear the pause in the admin once it is fixed.", fail_silently=True)
 
 
 def discrepancies_upsert(*, settled: list[tuple[Generation, Settle]], now: datetime) -> None:
@@ -238,7 +233,10 @@ def discrepancies_upsert(*, settled: list[tuple[Generation, Settle]], now: datet
         discrepancy_change_status(discrepancy=discrepancy, to_status=to_status, by=None, reason=reason)
 
 
-def _record_fields(record: GatewayGenerationRecord, now: datetime) -> dict:
+def _record_fields(decision: Settle, now: datetime) -> dict:
+    record = decision.record
+    if record is None:  # an answer that could not be read: its body, for audit
+        return {"fetched_at": now, "raw": decision.raw_body or ""}
     return {
         "fetched_at": now,
         "served_model": record.served_model[:200],

@@ -30,5 +30,5 @@ def remove_schedule(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("billing", "0006_issue16_key_day_coverage"), ("django_celery_beat", "0019_alter_periodictasks_options")]
+    dependencies = [("billing", "0010_issue16_key_day_coverage"), ("django_celery_beat", "0019_alter_periodictasks_options")]
     operations = [migrations.RunPython(create_schedule, remove_schedule)]

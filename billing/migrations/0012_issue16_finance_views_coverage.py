@@ -25,5 +25,5 @@ def revoke(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("billing", "0007_issue16_coverage_schedule"), ("auth", "0012_alter_user_first_name_max_length")]
+    dependencies = [("billing", "0011_issue16_coverage_schedule"), ("auth", "0012_alter_user_first_name_max_length")]
     operations = [migrations.RunPython(grant, revoke)]
