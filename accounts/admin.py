@@ -42,14 +42,27 @@ class GatewayForm(forms.ModelForm):
         widget=forms.PasswordInput(render_value=False),
         help_text="Write-only: leave empty to keep the current one.",
     )
+    management_secret = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="OpenRouter management key for coverage checks. Write-only: leave empty to keep the current one.",
+    )
 
     class Meta:
         model = Gateway
         exclude = ("lookup_secret_encrypted",)
 
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("management_secret") and cleaned.get("kind") != Gateway.Kind.OPENROUTER:
+            self.add_error("management_secret", "Only openrouter gateways have an activity endpoint to check.")
+        return cleaned
+
     def save(self, commit: bool = True) -> Gateway:
         if self.cleaned_data.get("lookup_secret"):
             self.instance.set_lookup_secret(self.cleaned_data["lookup_secret"])
+        if self.cleaned_data.get("management_secret"):
+            self.instance.set_management_secret(self.cleaned_data["management_secret"].strip())
         return super().save(commit=commit)
 
 
@@ -61,7 +74,13 @@ class GatewayAdmin(admin.ModelAdmin):
     )
     list_filter = ("kind",)
     search_fields = ("slug", "name")
-    actions = ["pause", "unpause"]
+    actions = ["pause", "unpause", "resume_coverage"]
+    readonly_fields = ("coverage_paused_at", "coverage_pause_reason")
+
+    @admin.action(description="Resume coverage checks on the selected gateways", permissions=["change"])
+    def resume_coverage(self, request, queryset: QuerySet[Gateway]) -> None:
+        count = queryset.filter(coverage_paused_at__isnull=False).update(coverage_paused_at=None, coverage_pause_reason="")
+        self.message_user(request, f"Coverage checks resumed on {count} gateway(s).", messages.SUCCESS)
 
     def get_changeform_initial_data(self, request) -> dict:
         """A new KushRouter gateway starts at its 30% discount (`?kind=kushrouter`)."""

@@ -105,6 +105,9 @@ class Gateway(models.Model):
     # Optional account-wide credential for lookups; when empty, each generation is looked up
     # with the key that made it (KushRouter only allows that).
     lookup_secret_encrypted = models.TextField(blank=True, default="")
+    # Optional management (provisioning) key of an OpenRouter account: it reads per-key daily
+    # activity for coverage checks. Encrypted like the lookup credential.
+    management_secret_encrypted = models.TextField(blank=True, default="", editable=False)
     concurrency = models.PositiveIntegerField(default=16, validators=[MinValueValidator(1)])
     rate_limit_per_second = models.PositiveIntegerField(
         default=0, help_text="Lookups per second across all workers; 0 means no limit."
@@ -141,6 +144,9 @@ class Gateway(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     paused_at = models.DateTimeField(null=True, blank=True)
     pause_reason = models.CharField(max_length=500, blank=True, default="")
+    # Set when the gateway refuses the management key (401/403): coverage checks stop, lookups go on.
+    coverage_paused_at = models.DateTimeField(null=True, blank=True)
+    coverage_pause_reason = models.CharField(max_length=500, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -160,6 +166,12 @@ class Gateway(models.Model):
 
     def lookup_secret(self) -> str:
         return decrypt_secret(self.lookup_secret_encrypted) if self.lookup_secret_encrypted else ""
+
+    def set_management_secret(self, secret: str) -> None:
+        self.management_secret_encrypted = encrypt_secret(secret) if secret else ""
+
+    def management_secret(self) -> str:
+        return decrypt_secret(self.management_secret_encrypted) if self.management_secret_encrypted else ""
 
 
 class ApiKeyQuerySet(models.QuerySet):

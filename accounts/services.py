@@ -77,6 +77,7 @@ def gateway_create(
     base_url: str,
     name: str = "",
     lookup_secret: str = "",
+    management_secret: str = "",
     grace_seconds: int | None = None,
     retention_days: int | None = None,
     concurrency: int | None = None,
@@ -87,9 +88,15 @@ def gateway_create(
     """Create a gateway connection. Unset numbers take the model's defaults, except retention,
     which defaults to what the gateway kind documents (7 days for KushRouter), and the discount
     (KushRouter sells at 30% off list price). `lookup_path` is where the gateway answers lookups
-    when it is not the kind's usual path (some OpenRouter-compatible gateways: /v1/generation)."""
+    when it is not the kind's usual path (some OpenRouter-compatible gateways: /v1/generation).
+    A management key (for coverage checks) is only accepted on OpenRouter gateways, the only kind
+    that documents per-key activity."""
     if kind not in Gateway.Kind.values:
         raise ValidationError(f"Unknown gateway kind {kind!r}: choose one of {', '.join(Gateway.Kind.values)}.")
+    if management_secret and kind != Gateway.Kind.OPENROUTER:
+        raise ValidationError(
+            f"A management key is only used on openrouter gateways; {kind} documents no activity endpoint."
+        )
     gateway = Gateway(
         slug=slug, kind=kind, base_url=base_url.rstrip("/"), name=name or slug, lookup_path=lookup_path.strip()
     )
@@ -105,6 +112,7 @@ def gateway_create(
         if value is not None:
             setattr(gateway, field, value)
     gateway.set_lookup_secret(lookup_secret)
+    gateway.set_management_secret(management_secret.strip())
     gateway.full_clean()
     gateway.save()
     return gateway

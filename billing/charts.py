@@ -13,6 +13,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from billing.coverage.models import CoverageStatus
+from billing.coverage.selectors import DayCoverage
 from billing.selectors import SpendRow
 from billing.money import money_text as money
 from billing.money import money_tick_text
@@ -38,10 +40,19 @@ class DayPoint:
     day: date
     recorded: Decimal
     charged: Decimal
+    coverage: DayCoverage | None = None
+
+    @property
+    def differed(self) -> bool:
+        """The gateway's activity for the day disagreed with Tally's records (a coverage finding)."""
+        return self.coverage is not None and self.coverage.status == CoverageStatus.DIFFERED
 
 
-def daily_points(*, rows: Iterable[SpendRow], start: date, end: date) -> list[DayPoint]:
-    """One point per day from start (inclusive) to end (exclusive); days without spend are zero."""
+def daily_points(
+    *, rows: Iterable[SpendRow], start: date, end: date, coverage: dict[date, DayCoverage] | None = None
+) -> list[DayPoint]:
+    """One point per day from start (inclusive) to end (exclusive); days without spend are zero.
+    With `coverage`, each point carries what is known of the day's coverage."""
     by_day = {row.key: row for row in rows}
     points = []
     day = start
@@ -52,6 +63,7 @@ def daily_points(*, rows: Iterable[SpendRow], start: date, end: date) -> list[Da
                 day=day,
                 recorded=row.recorded_cost if row else Decimal(0),
                 charged=row.charged_cost if row else Decimal(0),
+                coverage=(coverage or {}).get(day),
             )
         )
         day += timedelta(days=1)
@@ -110,7 +122,8 @@ def daily_spend_chart(*, points: list[DayPoint], chart_id: str, title: str) -> S
             f'<rect class="chart-hit" x="{_pixels(Decimal(margin_left) + slot * index)}" y="{MARGIN_TOP}" '
             f'width="{_pixels(slot)}" height="{_pixels(PLOT_HEIGHT)}"/>'
             f"{_bar('chart-recorded', left, bar, y_of(point.recorded), baseline)}"
-            f"{_bar('chart-charged', left + bar, bar, y_of(point.charged), baseline)}</g>"
+            f"{_bar('chart-charged', left + bar, bar, y_of(point.charged), baseline)}"
+            f"{_flag(Decimal(MARGIN_LEFT) + slot * index + slot / 2) if point.differed else ''}</g>"
         )
         if point.day.day == 1 or point.day.day % 5 == 0:
             x = _pixels(Decimal(margin_left) + slot * index + slot / 2)
@@ -131,8 +144,22 @@ def _bar(css_class: str, left: Decimal, width: Decimal, top: Decimal, baseline: 
     )
 
 
+def _flag(center: Decimal) -> str:
+    """A downward triangle above the day: the gateway billed this day differently from Tally's records."""
+    top = Decimal(MARGIN_TOP) - 2
+    return (
+        f'<path class="chart-flag" data-flag="coverage" d="M{_pixels(center - 5)} {_pixels(top)} '
+        f'L{_pixels(center + 5)} {_pixels(top)} L{_pixels(center)} {_pixels(top + 8)} Z"/>'
+    )
+
+
 def _day_label(point: DayPoint) -> str:
-    return f"{point.day:%b} {point.day.day}: recorded {money(point.recorded)}, charged {money(point.charged)}"
+    label = f"{point.day:%b} {point.day.day}: recorded {money(point.recorded)}, charged {money(point.charged)}"
+    if point.coverage is not None:
+        label += f"; coverage: {point.coverage.label.lower()}"
+        if point.coverage.unrecorded:
+            label += f", {money(point.coverage.unrecorded)} billed that Tally holds no records for"
+    return label
 
 
 def _description(points: list[DayPoint]) -> str:
@@ -145,6 +172,10 @@ def _description(points: list[DayPoint]) -> str:
         f"Bars per day from {first:%B} {first.day} to {last:%B} {last.day}: "
         f"recorded {money(recorded)} in total, charged {money(charged)}."
     )
+    differed = [point for point in points if point.differed]
+    if differed:
+        days = ", ".join(f"{point.day:%B} {point.day.day}" for point in differed)
+        summary += f" Marked: the gateway's bill differs from Tally's records on {days}."
     busiest = max(points, key=lambda point: point.recorded)
     if busiest.recorded > 0:
         summary += f" Highest day: {busiest.day:%B} {busiest.day.day}, recorded {money(busiest.recorded)}."

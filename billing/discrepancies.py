@@ -55,6 +55,8 @@ def discrepancy_request_recheck(*, discrepancy: Discrepancy, by, reason: str) ->
     reason = (reason or "").strip()
     if not reason:
         raise DiscrepancyTransitionError("A reason is required to re-check a discrepancy.")
+    if discrepancy.generation_id is None:
+        raise DiscrepancyTransitionError("A key-day finding has no generation to look up: run check_coverage for its day.")
     with transaction.atomic():
         locked = Discrepancy.objects.select_for_update().get(pk=discrepancy.pk)
         now = timezone.now()

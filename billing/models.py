@@ -78,6 +78,13 @@ class DiscrepancyKind(models.TextChoices):
     UNREADABLE_RECORD = "unreadable_record"
     CACHE_HIT = "cache_hit"
     PRICE_UNCHECKED = "price_unchecked"
+    # Per key, UTC day and model (coverage checks, billing/coverage): no generation.
+    UNRECORDED_SPEND = "unrecorded_spend"
+    UNBILLED_RECORDS = "unbilled_records"
+
+
+# The kinds found on a key's day rather than on one generation.
+KEY_DAY_KINDS = (DiscrepancyKind.UNRECORDED_SPEND, DiscrepancyKind.UNBILLED_RECORDS)
 
 
 class Severity(models.TextChoices):
@@ -100,12 +107,16 @@ OPEN_STATUSES = (DiscrepancyStatus.OPEN, DiscrepancyStatus.ACKNOWLEDGED)
 
 
 class Discrepancy(models.Model):
-    """One finding on one generation. At most one per (generation, kind): a re-run updates it."""
+    """One finding on one generation, or on one key's UTC day and model (coverage findings, which
+    have no generation). At most one per (generation, kind) or (key, day, model, kind): a re-run
+    updates it."""
 
-    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="discrepancies")
+    generation = models.ForeignKey(
+        Generation, null=True, blank=True, on_delete=models.CASCADE, related_name="discrepancies"
+    )
     # The generation's key and team, kept here so per-team and per-key counts of open findings
     # never join the generations table. Filled from the generation on save; bulk_create callers
-    # pass them (they have the generation at hand).
+    # pass them (they have the generation at hand); given directly for key-day findings.
     api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+", db_index=False)
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False)
     kind = models.CharField(max_length=32, choices=DiscrepancyKind.choices)
@@ -122,11 +133,26 @@ class Discrepancy(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     status_reason = models.TextField(blank=True, default="")
+    # Key-day findings only: the UTC day and the model the gateway's activity and Tally's
+    # roll-ups were compared on.
+    day = models.DateField(null=True, blank=True)
+    model = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         verbose_name_plural = "discrepancies"
         constraints = [
-            models.UniqueConstraint(fields=["generation", "kind"], name="discrepancy_unique_generation_kind")
+            models.UniqueConstraint(fields=["generation", "kind"], name="discrepancy_unique_generation_kind"),
+            models.UniqueConstraint(
+                fields=["api_key", "day", "model", "kind"],
+                condition=Q(generation__isnull=True),
+                name="discrepancy_unique_key_day_model_kind",
+            ),
+            # Either a finding on a generation (no day) or on a key's day (no generation).
+            models.CheckConstraint(
+                condition=(Q(generation__isnull=False) & Q(day__isnull=True) & Q(model=""))
+                | (Q(generation__isnull=True) & Q(day__isnull=False)),
+                name="discrepancy_generation_or_key_day",
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "kind"], name="discrepancy_status_kind"),
@@ -136,10 +162,16 @@ class Discrepancy(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.generation_id is None:
+            return f"{self.kind} on key {self.api_key_id}, {self.day} {self.model}"
         return f"{self.kind} on {self.generation_id}"
 
+    @property
+    def is_key_day(self) -> bool:
+        return self.generation_id is None
+
     def save(self, *args, **kwargs) -> None:
-        if self.api_key_id is None or self.team_id is None:
+        if (self.api_key_id is None or self.team_id is None) and self.generation_id is not None:
             self.api_key_id, self.team_id = self.generation.api_key_id, self.generation.team_id
         super().save(*args, **kwargs)
 
@@ -339,3 +371,5 @@ class InvoiceNumberSequence(models.Model):
 
 # Alerts keep their models in their own package; imported here so Django registers them.
 from billing.alerts.models import Alert, AlertDelivery, AlertKind  # noqa: E402, F401
+# Coverage results live with the coverage code; imported here so Django registers them.
+from billing.coverage.models import CoverageCheck, CoverageStatus, KeyDayCoverage  # noqa: E402, F401

@@ -1,7 +1,7 @@
 """Reads of spend, from the daily roll-ups (never from raw generations)."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -9,6 +9,7 @@ from django.db.models import Count, Prefetch, Q, Sum
 from django.db.models.functions import Coalesce
 
 from accounts.models import ApiKey, Team
+from billing.coverage.selectors import open_unrecorded_spend, open_unrecorded_spend_by
 from billing.models import OPEN_STATUSES, Discrepancy, Severity
 from generations.models import SPEND_FIELDS, SPEND_MONEY_FIELDS, DailySpend, Generation, GenerationState
 
@@ -36,6 +37,9 @@ class SpendRow:
     disputed: int
     missing: int
     expired: int
+    # Open unrecorded_spend findings over the same range: what the gateway billed that no record
+    # explains. Not part of `amount` (nothing can be billed without records), but unverified.
+    unrecorded_spend: Decimal = ZERO
 
     @property
     def tokens(self) -> int:
@@ -47,10 +51,12 @@ class SpendRow:
 
     @property
     def verified_share(self) -> Decimal | None:
-        """Share of the amount that is verified, 0..1; None when there is nothing to verify."""
-        if not self.amount:
+        """Share of the amount that is verified, 0..1, counting unrecorded spend as unverified;
+        None when there is nothing to verify."""
+        total = self.amount + self.unrecorded_spend
+        if not total:
             return None if not self.generations else Decimal(self.verified) / Decimal(self.generations)
-        return self.verified_charged_cost / self.amount
+        return self.verified_charged_cost / total
 
 
 def _rows(queryset, group_field: str | None) -> list[SpendRow]:
@@ -70,7 +76,8 @@ def _key_range(api_key: ApiKey, start: date, end: date):
 
 
 def key_spend_total(*, api_key: ApiKey, start: date, end: date) -> SpendRow:
-    return _rows(_key_range(api_key, start, end), None)[0]
+    row = _rows(_key_range(api_key, start, end), None)[0]
+    return replace(row, unrecorded_spend=open_unrecorded_spend(api_key=api_key, start=start, end=end))
 
 
 def key_spend_by_day(*, api_key: ApiKey, start: date, end: date) -> list[SpendRow]:
@@ -82,9 +89,13 @@ def key_spend_by_model(*, api_key: ApiKey, start: date, end: date) -> list[Spend
 
 
 def teams_spend_by_key(*, teams: Sequence[Team], start: date, end: date) -> dict[int, SpendRow]:
-    """Spend per key id of the teams over the range."""
+    """Spend per key id of the teams over the range, with each key's open unrecorded spend."""
     queryset = DailySpend.objects.filter(team__in=teams, day__gte=start, day__lt=end)
-    return {row.key: row for row in _rows(queryset, "api_key_id")}
+    unrecorded = open_unrecorded_spend_by(teams=teams, start=start, end=end, field="api_key_id")
+    rows = {row.key: replace(row, unrecorded_spend=unrecorded.get(row.key, ZERO)) for row in _rows(queryset, "api_key_id")}
+    for api_key_id, amount in unrecorded.items():
+        rows.setdefault(api_key_id, replace(empty_spend_row(api_key_id), unrecorded_spend=amount))
+    return rows
 
 
 def open_discrepancy_counts_by_key(
@@ -112,7 +123,11 @@ def teams_spend_total(*, teams: Sequence[Team], start: date, end: date) -> dict[
     """All of each team's spend over the range, one row per team id (an empty one without spend)."""
     queryset = DailySpend.objects.filter(team__in=teams, day__gte=start, day__lt=end)
     totals = {row.key: row for row in _rows(queryset, "team_id")}
-    return {team.pk: totals.get(team.pk) or empty_spend_row(team.pk) for team in teams}
+    unrecorded = open_unrecorded_spend_by(teams=teams, start=start, end=end, field="team_id")
+    return {
+        team.pk: replace(totals.get(team.pk) or empty_spend_row(team.pk), unrecorded_spend=unrecorded.get(team.pk, ZERO))
+        for team in teams
+    }
 
 
 def team_spend_total(*, team: Team, start: date, end: date) -> SpendRow:

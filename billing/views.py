@@ -24,6 +24,7 @@ from billing import selectors
 from billing.alerts.budgets import budget_alerts_of_key
 from billing.charts import daily_points, daily_spend_chart
 from billing.comparison import generation_comparison
+from billing.coverage.selectors import key_coverage_by_day
 from billing.invoicing.periods import period_bounds, period_next, period_parse, period_previous
 from billing.models import Discrepancy, Severity
 from billing.spend_exports import spend_export_response
@@ -196,10 +197,12 @@ def _key_page(
     request: HttpRequest, api_key: ApiKey, month: Month, *, state: str = "", budget_form=None, status: int = 200
 ) -> HttpResponse:
     role = _role(request, api_key.team)
+    coverage = key_coverage_by_day(api_key=api_key, start=month.first_day, end=month.end, now=timezone.now())
     points = daily_points(
         rows=selectors.key_spend_by_day(api_key=api_key, start=month.first_day, end=month.end),
         start=month.first_day,
         end=month.end,
+        coverage=coverage,
     )
     total = selectors.key_spend_total(api_key=api_key, start=month.first_day, end=month.end)
     open_in_month = selectors.open_discrepancy_counts_by_key(
@@ -212,6 +215,7 @@ def _key_page(
         "role": role,
         "summary": selectors.KeySpend(api_key=api_key, spend=total, open_discrepancies=open_in_month),
         "points": points,
+        "coverage_days": list(coverage.values()),
         "chart": daily_spend_chart(points=points, chart_id="daily-spend", title=f"Spend per day, {month.title}"),
         "by_model": selectors.key_spend_by_model(api_key=api_key, start=month.first_day, end=month.end),
         "recent": selectors.key_recent_generations(

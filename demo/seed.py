@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.models import AccessToken, ApiKey, Gateway, Membership, Team
 from billing.models import ModelPrice
 from demo.calls import DATED, MODELS, PLANTED_SHARE, PLANTS_BY_KIND, SUBSTITUTES, DemoKey, planted_call, random_call
+from demo.coverage import demo_coverage_seed
 from demo.sources import demo_sources_seed
 from generations.gateways.exact_json import dumps_exact
 from generations.models import Generation
@@ -93,6 +94,13 @@ def demo_seed(
             + ", ".join(f"{count} from {source}" for source, count in from_sources.items())
         )
         demo_key_near_its_budget(api_keys=[key.api_key for key in keys], now=now)
+        production = next(key for key in keys if key.api_key.slug == "acme-openrouter")
+        unposted = demo_coverage_seed(
+            gateway=gateways["openrouter"], api_key=production.api_key, secret=production.secret,
+            now=now, rng=rng, demo_dir=demo_dir,
+        )  # fmt: skip
+        specs.extend(unposted)
+        summary.planted["unrecorded_spend"] = len(unposted)
     summary.simulator_file = demo_dir / "simulator.jsonl"
     summary.simulator_file.write_text("".join(dumps_exact(spec) + "\n" for spec in specs))
     summary.logins_file = demo_dir / "logins.txt"

@@ -11,6 +11,7 @@ from django.contrib import admin
 from billing.admin import discrepancies, generations, invoices, prices  # noqa: F401  (they register the models)
 from billing.admin.dashboard import dashboard_index
 from billing.alerts import admin as alerts_admin  # noqa: F401  (registers the alert admins)
+from billing.coverage import admin as coverage_admin  # noqa: F401  (registers the coverage admins)
 
 # Finance tables are wide; the page needs the room more than a second menu.
 admin.site.enable_nav_sidebar = False

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from billing.coverage.selectors import coverage_overview
 from billing.selectors_overview import finance_dashboard, gateways_overview, open_discrepancies_by_kind
 from billing.selectors_prices import RECENT_DAYS, models_price_status
 from billing.views import Month, MonthError, month_from
@@ -60,6 +61,7 @@ def reconciliation_overview(request: HttpRequest) -> TemplateResponse:
         "month_choices": _month_choices(),
         "gateways": gateways_overview(now=now, period=month.first_day),
         "open_by_kind": open_discrepancies_by_kind(month.first_day),
+        "coverage": coverage_overview(now=now),
         "price_status": price_status,
         "price_status_days": RECENT_DAYS,
         "price_missing_count": sum(row.missing for row in price_status),

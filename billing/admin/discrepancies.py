@@ -106,11 +106,11 @@ class DiscrepancyAdmin(admin.ModelAdmin):
         KindFilter,
         "severity",
         "status",
-        ("generation__gateway", admin.RelatedOnlyFieldListFilter),
+        ("api_key__gateway", admin.RelatedOnlyFieldListFilter),
         ("team", admin.RelatedOnlyFieldListFilter),
         GenerationPeriodFilter,
     )
-    list_select_related = ("generation__gateway", "team", "api_key")
+    list_select_related = ("generation__gateway", "api_key__gateway", "team")
     search_fields = ("generation__external_id", "generation__model")
     search_help_text = "A generation id (or part of one), or a model."
     paginator = BoundedCountPaginator

@@ -1,5 +1,6 @@
 """API views for discrepancies: listing them, and Finance changing their status."""
 
+from datetime import date
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -21,15 +22,21 @@ from generations.parsers import DecimalJSONParser
 from generations.serializers import FindingSerializer
 from lib.pagination import KeysetPagination
 from lib.permissions import CanRead, FinanceChangesObjects
-from lib.query_params import choice_param, filtered, text_param
+from lib.query_params import choice_param, date_param, filtered, text_param
 from lib.schema import API_KEY_FILTER, GATEWAY_FILTER, TEAM_FILTER, error_responses
 
 
 class DiscrepancySerializer(FindingSerializer):
-    generation = serializers.CharField(source="generation.external_id", help_text="The gateway's generation id.")
-    gateway = serializers.CharField(source="generation.gateway.slug")
-    api_key = serializers.CharField(source="generation.api_key.slug")
-    team = serializers.CharField(source="generation.team.slug")
+    generation = serializers.CharField(
+        source="generation.external_id",
+        allow_null=True,
+        help_text="The gateway's generation id; null on key-day (coverage) findings.",
+    )
+    gateway = serializers.CharField(source="api_key.gateway.slug")
+    api_key = serializers.CharField(source="api_key.slug")
+    team = serializers.CharField(source="team.slug")
+    day = serializers.DateField(allow_null=True, help_text="Key-day findings: the UTC day checked; else null.")
+    model = serializers.CharField(help_text="Key-day findings: the model compared; else empty.")
     kind = serializers.ChoiceField(choices=DiscrepancyKind.choices)
     severity = serializers.ChoiceField(choices=Severity.choices)
     status = serializers.ChoiceField(choices=DiscrepancyStatus.choices)
@@ -42,9 +49,7 @@ class DiscrepancyStatusSerializer(serializers.Serializer):
 
 
 def visible_discrepancies(user) -> QuerySet[Discrepancy]:
-    queryset = Discrepancy.objects.select_related(
-        "generation__gateway", "generation__api_key", "generation__team", "status_changed_by"
-    )
+    queryset = Discrepancy.objects.select_related("generation", "api_key__gateway", "team", "status_changed_by")
     return restrict_to_visible_teams(queryset, user, team_id_field="team_id")
 
 
@@ -63,12 +68,14 @@ class DiscrepancyListView(generics.ListAPIView):
         return filtered(
             queryset,
             {
-                "generation__gateway__slug": text_param(request, "gateway"),
+                "api_key__gateway__slug": text_param(request, "gateway"),
+                "generation__external_id": text_param(request, "generation"),
                 "api_key__slug": text_param(request, "api_key"),
                 "team__slug": text_param(request, "team"),
                 "kind": choice_param(request, "kind", DiscrepancyKind.values),
                 "severity": choice_param(request, "severity", Severity.values),
                 "status": choice_param(request, "status", DiscrepancyStatus.values),
+                "day": date_param(request, "day"),
             },
         )
 
@@ -82,6 +89,7 @@ class DiscrepancyListView(generics.ListAPIView):
             OpenApiParameter("kind", str, enum=DiscrepancyKind.values),
             OpenApiParameter("severity", str, enum=Severity.values),
             OpenApiParameter("status", str, enum=DiscrepancyStatus.values),
+            OpenApiParameter("day", date, description="Key-day findings of this UTC day (YYYY-MM-DD)."),
         ],
         responses={200: DiscrepancySerializer(many=True), **error_responses(400, 401, 403)},
     )

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from demo.simulator.activity import account_routes
 from demo.simulator.answers import (
     FAULTS,
     JSON,
@@ -145,6 +146,7 @@ def create_app(state: SimulatorState | None = None) -> Starlette:
         Route("/_sim/config", configure, methods=["POST"]),
         Route("/_sim/stats", stats, methods=["GET"]),
         Route("/_sim/reset", reset, methods=["POST"]),
+        *account_routes(state),
         *chat_routes(state),
         *model_list_routes(),
     ]

@@ -22,6 +22,10 @@ class SimulatorConfig:
     generate_unknown: bool = False
     keys: list[str] = field(default_factory=list)
     seed: int | None = None
+    # OpenRouter account endpoints (activity.py): which bearers are management keys, key names.
+    management_keys: list[str] = field(default_factory=list)
+    key_names: dict[str, str] = field(default_factory=dict)
+    keys_page_size: int = 100
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply changes after checking every one of them; ValueError says which is wrong."""
@@ -70,9 +74,18 @@ def _checked(name: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise ValueError("generate_unknown must be true or false")
         return value
-    if name == "keys":
+    if name == "key_names":
+        if not isinstance(value, dict) or not all(isinstance(item, str) for item in [*value, *value.values()]):
+            raise ValueError("key_names must map key secrets to names")
+        return value
+    if name == "keys_page_size":
+        size = int(value)
+        if size < 1:
+            raise ValueError("keys_page_size must be at least 1")
+        return size
+    if name in ("keys", "management_keys"):
         if not isinstance(value, list) or not all(isinstance(key, str) and key for key in value):
-            raise ValueError("keys must be a list of non-empty strings")
+            raise ValueError(f"{name} must be a list of non-empty strings")
         return value
     if name == "seed":
         return None if value is None else int(value)

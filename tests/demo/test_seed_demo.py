@@ -39,7 +39,8 @@ def test_it_creates_teams_gateways_keys_prices_and_pending_generations(demo):
     assert Gateway.objects.filter(kind="openrouter").count() == 2
     assert all(":8123/" in url for url in Gateway.objects.values_list("base_url", flat=True))
     assert ApiKey.objects.filter(is_byok=True, monthly_budget__isnull=False).exists()
-    assert Generation.objects.count() == len(demo) == 400 + FROM_SOURCES
+    posted = [spec for spec in demo if spec.get("planted") != "unrecorded_spend"]
+    assert Generation.objects.count() == len(posted) == 400 + FROM_SOURCES
     assert set(Generation.objects.values_list("state", flat=True)) == {"pending"}
     assert set(Generation.objects.values_list("model", flat=True)) == {model.slug for model in MODELS}
 
@@ -121,3 +122,24 @@ def test_some_generations_arrive_through_litellm_broadcast_and_opentelemetry(dem
     keys = set(from_sources.values_list("api_key__slug", flat=True))
     assert keys == {"acme-openrouter", "globex-openrouter", "initech-openrouter"}
     assert ApiKey.objects.get(slug="acme-openrouter").broadcast_key_name == "acme-production"
+
+
+def test_a_day_of_unrecorded_spend_is_found_by_a_coverage_check(demo, gateway_simulator, tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from billing.coverage.services import coverage_check_day
+    from billing.models import Discrepancy
+
+    unposted = [spec for spec in demo if spec.get("planted") == "unrecorded_spend"]
+    assert len(unposted) == 2 and not Generation.objects.filter(external_id__in=[spec["id"] for spec in unposted]).exists()
+    management_keys = (tmp_path / "demo" / "management_keys.txt").read_text().split()
+    gateway_simulator.configure(management_keys=management_keys)
+    gateway_simulator.add_records(demo)
+    gateway = Gateway.objects.get(slug="openrouter")
+    assert gateway.management_secret() == management_keys[0]
+    Gateway.objects.filter(kind="openrouter").update(base_url=gateway_simulator.base_url("openrouter"))
+    gateway.refresh_from_db()
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    coverage_check_day(gateway=gateway, day=yesterday)
+    finding = Discrepancy.objects.get(api_key__slug="acme-openrouter", day=yesterday, kind="unrecorded_spend", model="openai/gpt-4o")
+    assert finding.delta >= Decimal("0.0745")

@@ -25,6 +25,11 @@ class Command(OperatorCommand):
             help="Environment variable holding an optional account-wide lookup credential (stored encrypted).",
         )
         parser.add_argument(
+            "--management-secret-env",
+            metavar="VAR",
+            help="Environment variable holding an OpenRouter management key, for coverage checks (stored encrypted).",
+        )
+        parser.add_argument(
             "--grace-seconds", type=int, help="How long after a generation a 404 means 'not yet' (default 600)."
         )
         parser.add_argument(
@@ -52,6 +57,9 @@ class Command(OperatorCommand):
         lookup_secret = ""
         if options["lookup_secret_env"]:
             lookup_secret = secret_from_environment(options["lookup_secret_env"])
+        management_secret = ""
+        if options["management_secret_env"]:
+            management_secret = secret_from_environment(options["management_secret_env"])
         discount = None
         if options["discount"] is not None:
             discount = decimal_from_argument(options["discount"], option="--discount", example="0.30")
@@ -62,6 +70,7 @@ class Command(OperatorCommand):
                 base_url=options["base_url"],
                 name=options["name"],
                 lookup_secret=lookup_secret,
+                management_secret=management_secret,
                 grace_seconds=options["grace_seconds"],
                 retention_days=options["retention_days"],
                 concurrency=options["concurrency"],
@@ -75,5 +84,6 @@ class Command(OperatorCommand):
             f"grace {gateway.grace_seconds}s, retention {retention}, concurrency {gateway.concurrency}, "
             f"rate limit {gateway.rate_limit_per_second or 'none'}/s, discount {gateway.discount}, "
             f"lookup path {gateway.lookup_path or 'the usual one'}, "
-            f"lookup credential {'set' if gateway.lookup_secret_encrypted else 'none'}."
+            f"lookup credential {'set' if gateway.lookup_secret_encrypted else 'none'}, "
+            f"management key {'set' if gateway.management_secret_encrypted else 'none'}."
         )

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from billing.invoicing.periods import period_previous
+from demo.coverage import demo_coverage_check
 from demo.finance import demo_finance_state
 from generations.models import Generation
 
@@ -36,7 +37,9 @@ class Command(BaseCommand):
             time.sleep(POLL_SECONDS)
         finance = get_user_model().objects.filter(username="finance").first()
         invoices = demo_finance_state(by=finance)
+        checked = demo_coverage_check()
         (Path(settings.VAR_DIR) / "demo" / "settle.pending").unlink(missing_ok=True)
         self.stdout.write(f"Demo: settled a few discrepancies and drafted {len(invoices)} invoices for {month_start:%Y-%m}.")
+        self.stdout.write(f"Demo: checked coverage of {len(checked)} gateway day(s) against the gateway's activity.")
         while not once:
             time.sleep(3600)

@@ -10,6 +10,8 @@ from django.core.management.base import BaseCommand, CommandError
 from honcho.manager import Manager
 from honcho.printer import Message, Printer
 
+from demo.coverage import MANAGEMENT_KEYS_FILE
+
 SIMULATOR_COMMAND = "simulate_gateways"
 # Seconds between SIGTERM and SIGKILL. Honcho's 5 is shorter than a Celery worker's warm shutdown
 # on the filesystem broker, and a killed worker could lose the message it holds.
@@ -50,6 +52,9 @@ def tally_processes(*, port: int, simulator_port: int) -> dict[str, list[str]]:
         simulator_data = demo_directory() / "simulator.jsonl"
         if simulator_data.exists():
             simulator += ["--data", str(simulator_data)]
+        management_keys = demo_directory() / MANAGEMENT_KEYS_FILE
+        if management_keys.exists():
+            simulator += ["--management-keys-file", str(management_keys)]
         processes["simulator"] = simulator
     if (demo_directory() / "settle.pending").exists():
         # The demo's finance state is set once, after the first reconciliation of its data.

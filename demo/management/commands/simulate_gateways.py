@@ -25,6 +25,8 @@ class Command(BaseCommand):
         parser.add_argument("--retention-seconds", type=float, default=None,
                             help="How long after its creation a record is kept; default forever.")
         parser.add_argument("--data", type=Path, help="A JSONL file of record specs to load.")
+        parser.add_argument("--management-keys-file", type=Path,
+                            help="A file of OpenRouter management keys, one a line: they may read /api/v1/keys and /api/v1/activity.")
         parser.add_argument("--generate", type=int, default=0, metavar="N",
                             help="Fabricate N records per protocol, ids <protocol>-sim-<0..N-1>.")
         parser.add_argument("--generate-unknown", action="store_true",
@@ -41,6 +43,7 @@ class Command(BaseCommand):
                     "not_found_seconds": options["not_found_seconds"],
                     "retention_seconds": options["retention_seconds"],
                     "generate_unknown": options["generate_unknown"],
+                    "management_keys": _lines(options["management_keys_file"]),
                 }
             )
         except ValueError as error:
@@ -60,3 +63,9 @@ class Command(BaseCommand):
         self.stdout.write(f"  control     {root}/_sim/stats, /_sim/records, /_sim/config, /_sim/reset")
         self.stdout.flush()
         serve_forever(state, host=options["host"], port=options["port"])
+
+
+def _lines(path: Path | None) -> list[str]:
+    if path is None or not path.exists():
+        return []
+    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
