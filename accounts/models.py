@@ -34,7 +34,7 @@ class Team(models.Model):
     # Who the invoices are addressed to; the team's name when empty.
     bill_to_name = models.CharField(max_length=200, blank=True, default="")
     bill_to_address = models.TextField(blank=True, default="", help_text="Postal address, one line per line.")
-    # Alerts: see billing/alerts/.
+    # Alert settings: the alerts themselves are sent from the alerts package.
     monthly_budget = models.DecimalField(
         max_digits=14,
         decimal_places=2,

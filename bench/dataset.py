@@ -222,10 +222,10 @@ JOIN bench_keys key_ ON key_.idx = row_.key_index
 # gateway's figure, or written off); the others are still open and billed at the recorded cost.
 _DISCREPANCIES_SQL = f"""
 INSERT INTO billing_discrepancy (generation_id, api_key_id, team_id, kind, severity, expected, actual, delta,
-    detail, status, created_at, updated_at, status_changed_at, status_reason)
+    detail, status, created_at, updated_at, status_changed_at, status_reason, model)
 SELECT id, api_key_id, team_id, kind, 'error', cost, charged_cost, charged_cost - cost, '', status,
     reconciled_at, reconciled_at, CASE WHEN status = 'open' THEN NULL ELSE reconciled_at END,
-    CASE WHEN status = 'open' THEN '' ELSE 'Benchmark data: decided when the month was reviewed.' END
+    CASE WHEN status = 'open' THEN '' ELSE 'Benchmark data: decided when the month was reviewed.' END, ''
 FROM (
     SELECT id, api_key_id, team_id, cost, charged_cost, reconciled_at,
         CASE state WHEN 'disputed' THEN 'cost_mismatch' ELSE 'missing_upstream' END AS kind,

@@ -62,6 +62,9 @@ NAMES: dict[str, str] = {
 EXPLANATIONS: dict[str, str] = {
     "price_unchecked": "The charge includes what per-token list prices cannot explain "
     "(tools, search, a service tier), so the price was not checked.",
+    # Key-day findings of the coverage check (billing/coverage/rules.py, compare_key_day).
+    "unrecorded_spend": "The gateway billed this key more on this day and model than Tally holds records for.",
+    "unbilled_records": "Tally holds records for this key, day and model that the gateway did not bill.",
 }
 MONEY_KINDS = tuple(kind for kind, unit in UNITS.items() if unit == USD)
 FIRST_SENTENCE = re.compile(r"^(.+?\.)(\s|$)")

@@ -172,8 +172,8 @@ def api_key_pause(*, api_key: ApiKey, reason: str, now: datetime) -> bool:
     return bool(paused)
 
 
-def _tell_admins(subject: str, message: str, context: dict[str, str]) -> None:
-    logger.error("%s. Clear the pause in the admin once it is fixed.", message, extra=context)
+def _tell_admins(subject: str, message: str, context: dict[str, str] | None = None) -> None:
+    logger.error("%s. Clear the pause in the admin once it is fixed.", message, extra=context or {})
     mail_admins(subject, message + "\n\nClear the pause in the admin once it is fixed.", fail_silently=True)
 
 
