@@ -15,9 +15,9 @@ from django.utils.safestring import SafeString, mark_safe
 
 from billing.coverage.models import CoverageStatus
 from billing.coverage.selectors import DayCoverage
-from billing.selectors import SpendRow
 from billing.money import money_text as money
 from billing.money import money_tick_text
+from billing.selectors import SpendRow
 
 WIDTH = 720
 HEIGHT = 260

@@ -3,7 +3,7 @@ discrepancy case file."""
 
 from typing import NamedTuple
 
-from billing.reconciliation.rules import same_model
+from billing.reconciliation.reading import same_model
 from generations.models import GatewayRecord, Generation
 
 

@@ -371,5 +371,6 @@ class InvoiceNumberSequence(models.Model):
 
 # Alerts keep their models in their own package; imported here so Django registers them.
 from billing.alerts.models import Alert, AlertDelivery, AlertKind  # noqa: E402, F401
+
 # Coverage results live with the coverage code; imported here so Django registers them.
 from billing.coverage.models import CoverageCheck, CoverageStatus, KeyDayCoverage  # noqa: E402, F401

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from accounts.models import Gateway
 from billing.catalog import catalog_price
 from billing.models import ModelPrice, PriceSource
-from billing.reconciliation import rules
+from billing.reconciliation import reading
 from billing.reconciliation.charges import total_input_tokens
 from billing.reconciliation.facts import ListPrice, Prices
 from generations.gateways.base import GatewayGenerationRecord
@@ -64,10 +64,10 @@ class PriceBook:
         input_tokens = total_input_tokens(kind=self.gateway.kind, record=record)
         requested = self.price(generation.model, at=at, input_tokens=input_tokens)
         served_model = record.served_model
-        if not served_model or rules.same_model(generation.model, served_model):
+        if not served_model or reading.same_model(generation.model, served_model):
             return Prices(requested=requested, served=requested)
         served = self.price(served_model, at=at, input_tokens=input_tokens) or self.price(
-            rules.normalise_model_slug(served_model), at=at, input_tokens=input_tokens
+            reading.normalise_model_slug(served_model), at=at, input_tokens=input_tokens
         )
         return Prices(requested=requested, served=served)
 

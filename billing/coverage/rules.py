@@ -38,7 +38,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from billing.reconciliation.facts import ERROR, WARNING, Tolerance
-from billing.reconciliation.rules import normalise_model_slug
+from billing.reconciliation.reading import normalise_model_slug
 from generations.gateways.openrouter_activity import ActivityRow, GatewayKey
 
 UNRECORDED_SPEND = "unrecorded_spend"

@@ -25,9 +25,9 @@ from billing.invoicing.adjustments import Adjustment, adjustments_for_drafts
 from billing.invoicing.bounds import invoice_figures_fit
 from billing.invoicing.late_usage import LateUsage, carried_periods, late_usage_for_drafts
 from billing.invoicing.periods import period_next, period_of
-from billing.money import ZERO_CENTS, money_round, money_sum
 from billing.invoicing.spend import spend_rows_by
 from billing.models import USAGE_KINDS, Invoice, InvoiceLine, InvoiceStatus
+from billing.money import ZERO_CENTS, money_round, money_sum
 from billing.selectors import SpendRow
 from generations.models import DailySpend
 from lib.errors import DomainError

@@ -4,7 +4,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from billing.reconciliation import rules
+from billing.reconciliation import reading, rules
 from billing.reconciliation.facts import ERROR, INFO, WARNING, ListPrice, OurGeneration, Prices, Tolerance
 from billing.reconciliation.rules import Case, findings_for, verdict
 from generations.gateways.base import GatewayGenerationRecord
@@ -200,8 +200,8 @@ def test_it_ignores_token_counts_the_gateway_does_not_report():
 
 def test_it_matches_a_dated_model_slug_with_its_undated_request():
     assert check(ours(), openrouter(served_model="openai/gpt-x-20260709")) == []
-    assert rules.same_model("gpt-5-mini", "gpt-5-mini-2025-08-07")
-    assert rules.same_model("openai/gpt-5-mini", "gpt-5-mini-2025-08-07")
+    assert reading.same_model("gpt-5-mini", "gpt-5-mini-2025-08-07")
+    assert reading.same_model("openai/gpt-5-mini", "gpt-5-mini-2025-08-07")
 
 
 def test_it_warns_about_a_substituted_model_at_the_same_price():

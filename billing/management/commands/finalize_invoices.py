@@ -6,10 +6,10 @@ from django.utils import timezone
 from accounts.management.commands._arguments import OperatorCommand, team_from_slug, text_from_argument
 from billing.invoicing.drafting import InvoiceStateError
 from billing.invoicing.exports import invoice_title
-from billing.money import invoice_money_text
 from billing.invoicing.finalizing import invoice_finalize
 from billing.invoicing.periods import period_has_ended, period_next, period_parse
 from billing.models import Invoice, InvoiceStatus
+from billing.money import invoice_money_text
 
 
 class Command(OperatorCommand):

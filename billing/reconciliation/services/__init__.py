@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from accounts.models import Gateway
 from billing.price_book import PriceBook
-from billing.reconciliation import rules
+from billing.reconciliation import reading, rules
 from billing.reconciliation.facts import (
     Decision,
     GatewayFacts,
@@ -77,7 +77,7 @@ def _models_to_price(generations: list[Generation], outcomes: list[LookupOutcome
     models = {generation.model for generation in generations}
     for outcome in outcomes:
         if isinstance(outcome, GatewayGenerationRecord) and outcome.served_model:
-            models.update((outcome.served_model, rules.normalise_model_slug(outcome.served_model)))
+            models.update((outcome.served_model, reading.normalise_model_slug(outcome.served_model)))
     return models
 
 
