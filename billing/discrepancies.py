@@ -20,6 +20,18 @@ class DiscrepancyTransitionError(DomainError):
     """A status change the workflow does not allow, or one without a reason."""
 
 
+def finding_values(finding, *, now) -> dict:
+    """What a finding (a generation's or a key-day's) sets on its Discrepancy row, new or updated."""
+    return {
+        "severity": finding.severity,
+        "expected": finding.expected,
+        "actual": finding.actual,
+        "delta": finding.delta,
+        "detail": finding.detail,
+        "updated_at": now,
+    }
+
+
 def discrepancy_change_status(*, discrepancy: Discrepancy, to_status: str, by, reason: str) -> Discrepancy:
     """Move a discrepancy to another status, recording who, when and why.
 

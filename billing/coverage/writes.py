@@ -17,7 +17,7 @@ from django.db import transaction
 from accounts.models import ApiKey, Gateway
 from billing.coverage.models import CoverageCheck, CoverageStatus, KeyDayCoverage
 from billing.coverage.rules import KeyDayComparison
-from billing.discrepancies import discrepancy_change_status
+from billing.discrepancies import discrepancy_change_status, finding_values
 from billing.models import KEY_DAY_KINDS, OPEN_STATUSES, Discrepancy, DiscrepancyEvent, DiscrepancyStatus
 from generations.gateways.openrouter_activity import GatewayKey
 
@@ -111,14 +111,7 @@ def _findings_apply(*, result: KeyDayResult, day: date, now: datetime) -> None:
     found = set()
     for finding in result.comparison.findings:
         found.add((finding.model, finding.kind))
-        values = {
-            "severity": finding.severity,
-            "expected": finding.expected,
-            "actual": finding.actual,
-            "delta": finding.delta,
-            "detail": finding.detail,
-            "updated_at": now,
-        }
+        values = finding_values(finding, now=now)
         discrepancy = existing.get((finding.model, finding.kind))
         if discrepancy is None:
             discrepancy = Discrepancy.objects.create(

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.models import ApiKey, Gateway
 from billing.alerts.pauses import api_key_paused_alert, gateway_paused_alert
-from billing.discrepancies import discrepancy_change_status
+from billing.discrepancies import discrepancy_change_status, finding_values
 from billing.models import OPEN_STATUSES, Discrepancy, DiscrepancyEvent, DiscrepancyStatus
 from billing.reconciliation.facts import (
     Decision,
@@ -194,14 +194,7 @@ def discrepancies_upsert(*, settled: list[tuple[Generation, Settle]], now: datet
     for generation, decision in settled:
         known = existing.get(generation.pk, {})
         for finding in decision.findings:
-            values = {
-                "severity": finding.severity,
-                "expected": finding.expected,
-                "actual": finding.actual,
-                "delta": finding.delta,
-                "detail": finding.detail,
-                "updated_at": now,
-            }
+            values = finding_values(finding, now=now)
             discrepancy = known.get(finding.kind)
             if discrepancy is None:
                 created.append(
