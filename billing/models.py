@@ -12,8 +12,6 @@ from billing.money import INVOICE_DIGITS, INVOICE_PLACES
 from generations.models import Generation, money_field
 from lib.errors import DomainError
 
-PER_MILLION = Decimal(1_000_000)
-
 
 class PriceSource(models.TextChoices):
     """Where a stored list price came from. The catalog (genai-prices) is not stored: it ships

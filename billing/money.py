@@ -91,6 +91,13 @@ def plain_decimal(value, *, grouped: bool = False, signed: bool = False) -> str:
     return f"+{text}" if signed and amount > 0 else text
 
 
+def exact_amount_text(value, unit: str = "USD") -> str:
+    """An exact amount with its unit after it, every digit kept, for texts that are evidence (a
+    finding's detail): `Decimal("1.23457E-7")` -> "0.000000123457 USD"."""
+    text = plain_decimal(value)
+    return text if text == EMPTY else f"{text} {unit}"
+
+
 def decimal_text(value) -> str:
     """A stored decimal with every place it has, never an exponent, for CSV: "3.00" stays
     "3.00", `Decimal("0E-12")` -> "0.000000000000"."""

@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timezone as dt_timezone
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
@@ -14,9 +14,10 @@ from django.utils import timezone
 from accounts.models import ApiKey, Gateway
 from accounts.secrets import fingerprint
 from billing.reconciliation.charges import is_anthropic_model
-from billing.reconciliation.facts import MONEY_QUANTUM, PER_MILLION
 from demo.simulator.records import sample_body
 from generations.models import Generation, GenerationState
+from lib.constants import PER_MILLION
+from lib.precision import stored_amount as money
 
 BYOK_FEE_RATE = Decimal("0.05")
 PLANTED_SHARE = 0.075
@@ -71,10 +72,6 @@ PLANTS_BY_KIND = {
     "fastrouter": ("cost_mismatch", "token_mismatch", "key_mismatch", "model_substituted", "missing_upstream"),
     "kushrouter": ("token_mismatch", "cost_mismatch", "model_substituted", "missing_upstream"),
 }
-
-
-def money(amount: Decimal) -> Decimal:
-    return amount.quantize(MONEY_QUANTUM, rounding=ROUND_HALF_EVEN)
 
 
 @dataclass(frozen=True)

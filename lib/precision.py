@@ -5,7 +5,8 @@ places. Per-generation costs, gateway amounts, roll-ups and prices are stored as
 numeric(MONEY_DIGITS, MONEY_PLACES): 18 places keep every digit a float-derived cost carries
 that means anything. An amount with more places is rounded once, half to even, at the 18th
 place, by `stored_amount`, wherever it enters (ingest, gateway answers, price imports).
-Invoice amounts are rounded to the currency's minor unit elsewhere, from these exact amounts.
+Invoice amounts are rounded to the currency's minor unit, and amounts are written for people, in
+billing/money.py.
 """
 
 from decimal import ROUND_HALF_EVEN, Context, Decimal
@@ -34,16 +35,3 @@ def sqlite_storable_amount(amount: Decimal) -> Decimal:
     """The amount as SQLite gives it back: 15 significant digits, at most MONEY_PLACES places."""
     return stored_amount(_SQLITE_CONTEXT.plus(amount))
 
-
-def plain_decimal(amount: Decimal | int | None, unit: str = "") -> str:
-    """An amount as people read it: plain digits, never an exponent (`0.000000123456789012`, not
-    `1.23456789012E-7`; `0`, not `0E-18`), trailing zeros dropped, the unit after it."""
-    if amount is None:
-        return "—"
-    value = Decimal(amount)
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    if text in ("-0", ""):
-        text = "0"
-    return f"{text} {unit}" if unit else text

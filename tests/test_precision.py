@@ -1,10 +1,11 @@
-"""lib/precision.py: one rounding of amounts at the 18th place, and plain decimals for people."""
+"""lib/precision.py: one rounding of amounts at the 18th place; billing/money.py: exact amounts for people."""
 
 from decimal import Decimal
 
 import pytest
 
-from lib.precision import MONEY_PLACES, plain_decimal, sqlite_storable_amount, stored_amount
+from billing.money import exact_amount_text
+from lib.precision import MONEY_PLACES, sqlite_storable_amount, stored_amount
 
 
 def test_amounts_are_stored_with_at_least_eighteen_places():
@@ -41,4 +42,4 @@ def test_sqlite_keeps_fifteen_significant_digits_and_says_so():
     ],
 )
 def test_plain_decimals_never_have_exponents(amount, text):
-    assert plain_decimal(amount, "USD") == text
+    assert exact_amount_text(amount) == text

@@ -17,7 +17,7 @@ from bench.results import Check, ScenarioResult
 from bench.scenarios.context import ScenarioContext
 from bench.timing import best_of
 
-TARGET_RATIO = 1.5
+TARGET_RATIO = 0.5
 
 RAW_GROUP_BY = """
 SELECT team_id, api_key_id, model, count(*), sum(tokens_prompt), sum(tokens_completion), sum(cost),

@@ -43,8 +43,10 @@ def gateway_not_checkable_reason(gateway: Gateway) -> str:
 
 
 def key_coverage_by_day(*, api_key: ApiKey, start: date, end: date, now: datetime) -> dict[date, DayCoverage]:
-    """Coverage of each day from start (inclusive) to end (exclusive), stated for every day."""
+    """Coverage of each day from start (inclusive) to end (exclusive) that has begun, stated for
+    every such day: today is "not over yet", days still to come are not stated at all."""
     today = now.astimezone(UTC).date()
+    end = min(end, today + timedelta(days=1))
     first, _ = rules.checkable_days(today=today)
     stored = {row.day: row for row in KeyDayCoverage.objects.filter(api_key=api_key, day__gte=start, day__lt=end)}
     unrecorded = dict(

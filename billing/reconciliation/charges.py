@@ -12,17 +12,19 @@ Whether the call was BYOK is what the gateway says happened (`is_byok` on its re
 that fell back to shared capacity was charged in full, as a non-BYOK call.
 """
 
-from decimal import ROUND_HALF_EVEN, Decimal
+from __future__ import annotations
 
-from billing.reconciliation.facts import MONEY_QUANTUM, PER_MILLION, ListPrice
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
 from generations.gateways.base import GatewayGenerationRecord
+from lib.constants import PER_MILLION
+from lib.precision import stored_amount as money
+
+if TYPE_CHECKING:  # facts.py computes a case's charge here: import its types only for checking
+    from billing.reconciliation.facts import ListPrice
 
 ZERO = Decimal(0)
-
-
-def money(amount: Decimal) -> Decimal:
-    """An amount at the precision generations store (18 places), rounded half to even."""
-    return amount.quantize(MONEY_QUANTUM, rounding=ROUND_HALF_EVEN)
 
 
 def list_cost(

@@ -2,17 +2,18 @@
 
 The rules see our record of a generation (`OurGeneration`), the gateway's normalised record
 (`generations.gateways.base.GatewayGenerationRecord`), the list prices in force (`ListPrice`)
-and the gateway's tolerances, and return `Finding`s.
+and the gateway's tolerances, together a `Case`, and return `Finding`s.
 """
 
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 
 from billing.models import DiscrepancyKind, Severity
+from billing.reconciliation.charges import gateway_charge
 from generations.gateways.base import GatewayGenerationRecord
 from generations.models import GenerationState
-from lib.precision import MONEY_QUANTUM  # noqa: F401  (re-exported: the rules' precision)
 
 # The models' enums, so a finding's kind and severity and a verdict's state are what is stored.
 ERROR = Severity.ERROR
@@ -20,9 +21,6 @@ WARNING = Severity.WARNING
 INFO = Severity.INFO
 Kind = DiscrepancyKind
 State = GenerationState
-
-# List prices are in USD per million tokens.
-PER_MILLION = Decimal(1_000_000)
 
 
 @dataclass(frozen=True)
@@ -132,6 +130,23 @@ class Tolerance:
 
     def differ(self, first: Decimal, second: Decimal) -> bool:
         return abs(first - second) > self.allowed(first, second)
+
+
+@dataclass(frozen=True)
+class Case:
+    """Everything the rules look at for one generation."""
+
+    ours: OurGeneration
+    record: GatewayGenerationRecord
+    prices: Prices
+    tolerance: Tolerance
+    discount: Decimal = Decimal(0)  # the gateway's discount off list price, 0.30 = 30% off
+
+    @cached_property
+    def charged(self) -> Decimal | None:
+        return gateway_charge(
+            kind=self.ours.gateway_kind, record=self.record, price=self.prices.charged, discount=self.discount
+        )
 
 
 @dataclass(frozen=True)

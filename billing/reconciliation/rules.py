@@ -23,16 +23,16 @@ max(0.000001 USD, 0.1%), set per gateway (accounts.models.Gateway.tolerance_*).
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import cached_property
 
-from billing.reconciliation.charges import gateway_charge, list_cost, money
+from billing.money import exact_amount_text as usd  # a finding's amounts: every digit, then USD
+from billing.reconciliation.charges import list_cost, money
 from billing.reconciliation.facts import (
     ERROR,
     INFO,
     WARNING,
+    Case,
     Decision,
     Finding,
     GatewayFacts,
@@ -68,38 +68,11 @@ from generations.gateways.base import (
     RefusedLookup,
     Unauthorised,
 )
-from lib.precision import plain_decimal
 
 # OpenRouter's BYOK fee is 5% of what the call would have cost on OpenRouter's own capacity.
 BYOK_FEE_RATE = Decimal("0.05")
 # "About 5%": the fee may be off by this share of itself (rounding at the gateway) and still agree.
 BYOK_FEE_RELATIVE_TOLERANCE = Decimal("0.02")
-
-
-def usd(amount: Decimal | None) -> str:
-    """An amount in a finding's text: plain digits and the unit, never an exponent."""
-    return plain_decimal(amount, "USD")
-
-
-VERIFIED = State.VERIFIED
-DISPUTED = State.DISPUTED
-
-
-@dataclass(frozen=True)
-class Case:
-    """Everything the rules look at for one generation."""
-
-    ours: OurGeneration
-    record: GatewayGenerationRecord
-    prices: Prices
-    tolerance: Tolerance
-    discount: Decimal = Decimal(0)  # the gateway's discount off list price, 0.30 = 30% off
-
-    @cached_property
-    def charged(self) -> Decimal | None:
-        return gateway_charge(
-            kind=self.ours.gateway_kind, record=self.record, price=self.prices.charged, discount=self.discount
-        )
 
 
 def cost_mismatch(case: Case) -> Finding | None:
@@ -160,13 +133,8 @@ def upstream_inconsistent(case: Case) -> Finding | None:
         return None
     if not case.tolerance.differ(record.total_cost, record.usage):
         return None
-    return Finding(
-        Kind.UPSTREAM_INCONSISTENT,
-        ERROR,
-        expected=record.total_cost,
-        actual=record.usage,
-        detail=f"The gateway says total_cost {usd(record.total_cost)} but usage {usd(record.usage)}.",
-    )
+    detail = f"The gateway says total_cost {usd(record.total_cost)} but usage {usd(record.usage)}."
+    return Finding(Kind.UPSTREAM_INCONSISTENT, ERROR, expected=record.total_cost, actual=record.usage, detail=detail)
 
 
 def byok_mismatch(case: Case) -> Finding | None:
@@ -180,9 +148,8 @@ def byok_mismatch(case: Case) -> Finding | None:
         detail = "The key is BYOK but the gateway served the call on shared capacity and charged it in full."
     else:
         detail = "The key is not BYOK but the gateway says the call used the team's own provider key."
-    return Finding(
-        Kind.BYOK_MISMATCH, ERROR, expected=Decimal(int(ours.is_byok)), actual=Decimal(int(record.is_byok)), detail=detail
-    )
+    expected, actual = Decimal(int(ours.is_byok)), Decimal(int(record.is_byok))
+    return Finding(Kind.BYOK_MISMATCH, ERROR, expected=expected, actual=actual, detail=detail)
 
 
 def byok_fee_unexpected(case: Case) -> Finding | None:
@@ -197,28 +164,19 @@ def byok_fee_unexpected(case: Case) -> Finding | None:
     if upstream == 0 and fee <= case.tolerance.absolute:
         return None
     if upstream is None:
-        return Finding(
-            Kind.BYOK_FEE_UNEXPECTED,
-            ERROR,
-            expected=None,
-            actual=fee,
-            detail="A BYOK call with no upstream inference cost: the provider's charge is unknown.",
-        )
+        detail = "A BYOK call with no upstream inference cost: the provider's charge is unknown."
+        return Finding(Kind.BYOK_FEE_UNEXPECTED, ERROR, expected=None, actual=fee, detail=detail)
     expected_fee = money(upstream * BYOK_FEE_RATE)
     fee_tolerance = Tolerance(
         absolute=case.tolerance.absolute, relative=max(case.tolerance.relative, BYOK_FEE_RELATIVE_TOLERANCE)
     )
     if fee <= case.tolerance.absolute or not fee_tolerance.differ(fee, expected_fee):
         return None
-    return Finding(
-        Kind.BYOK_FEE_UNEXPECTED,
-        ERROR,
-        expected=expected_fee,
-        actual=fee,
-        detail=f"BYOK fee {usd(fee)} is {fee / upstream:.2%} of the upstream cost {usd(upstream)}, not 0 or 5%."
-        if upstream
-        else f"BYOK fee {usd(fee)} on a call whose upstream cost is 0 USD.",
-    )
+    if upstream:
+        detail = f"BYOK fee {usd(fee)} is {fee / upstream:.2%} of the upstream cost {usd(upstream)}, not 0 or 5%."
+    else:
+        detail = f"BYOK fee {usd(fee)} on a call whose upstream cost is 0 USD."
+    return Finding(Kind.BYOK_FEE_UNEXPECTED, ERROR, expected=expected_fee, actual=fee, detail=detail)
 
 
 def price_mismatch(case: Case) -> Finding | None:
@@ -282,9 +240,8 @@ def model_substituted(case: Case) -> Finding | None:
         actual = money(list_cost(price=prices.served, **tokens))
     detail = f"Asked for {requested}, the gateway served {served}"
     detail += " at a different price." if price_differs else "."
-    return Finding(
-        Kind.MODEL_SUBSTITUTED, ERROR if price_differs else WARNING, expected=expected, actual=actual, detail=detail
-    )
+    severity = ERROR if price_differs else WARNING
+    return Finding(Kind.MODEL_SUBSTITUTED, severity, expected=expected, actual=actual, detail=detail)
 
 
 def key_mismatch(case: Case) -> Finding | None:
@@ -297,12 +254,8 @@ def key_mismatch(case: Case) -> Finding | None:
         return None
     if not ours.pinned_key_hash or same_key_hash(key_hash, ours.pinned_key_hash):
         return None
-    return Finding(
-        Kind.KEY_MISMATCH,
-        ERROR,
-        detail=f"The gateway attributes this generation to key hash {key_hash[:16]}…, "
-        f"not to this key's ({ours.pinned_key_hash[:16]}…).",
-    )
+    detail = f"The gateway attributes this generation to key hash {key_hash[:16]}…, not to this key's"
+    return Finding(Kind.KEY_MISMATCH, ERROR, detail=f"{detail} ({ours.pinned_key_hash[:16]}…).")
 
 
 def cache_hit(case: Case) -> Finding | None:
@@ -312,13 +265,8 @@ def cache_hit(case: Case) -> Finding | None:
     if not is_cache_hit(record):
         return None
     source = str(record.extra.get("response_cache_source_id"))[:200]
-    return Finding(
-        Kind.CACHE_HIT,
-        INFO,
-        expected=None,
-        actual=case.charged,
-        detail=f"Served from the gateway's response cache of generation {source}, at {usd(case.charged)}.",
-    )
+    detail = f"Served from the gateway's response cache of generation {source}, at {usd(case.charged)}."
+    return Finding(Kind.CACHE_HIT, INFO, expected=None, actual=case.charged, detail=detail)
 
 
 def cancelled_billed(case: Case) -> Finding | None:
@@ -328,13 +276,8 @@ def cancelled_billed(case: Case) -> Finding | None:
     charged = case.charged
     if not cancelled or not charged:
         return None
-    return Finding(
-        Kind.CANCELLED_BILLED,
-        INFO,
-        expected=Decimal(0),
-        actual=charged,
-        detail=f"Cancelled, and charged {usd(charged)} for the tokens it used.",
-    )
+    detail = f"Cancelled, and charged {usd(charged)} for the tokens it used."
+    return Finding(Kind.CANCELLED_BILLED, INFO, expected=Decimal(0), actual=charged, detail=detail)
 
 
 RECORD_RULES: tuple[Callable[[Case], Finding | None], ...] = (
@@ -361,11 +304,8 @@ def expired_unverified(*, created_at: datetime, now: datetime, retention_days: i
     records at least 7 days): it can no longer be checked."""
     if retention_days is None or now < created_at + timedelta(days=retention_days):
         return None
-    return Finding(
-        Kind.EXPIRED_UNVERIFIED,
-        ERROR,
-        detail=f"Not verified within the gateway's retention of {retention_days} days.",
-    )
+    detail = f"Not verified within the gateway's retention of {retention_days} days."
+    return Finding(Kind.EXPIRED_UNVERIFIED, ERROR, detail=detail)
 
 
 def missing_upstream(
@@ -378,11 +318,8 @@ def missing_upstream(
     slowly, and a record that appears later closes the finding."""
     if now < created_at + timedelta(seconds=grace_seconds) or lookups < scheduling.MISSING_MIN_LOOKUPS:
         return None
-    return Finding(
-        Kind.MISSING_UPSTREAM,
-        ERROR,
-        detail=f"The gateway still had no record {grace_seconds} seconds after the call.",
-    )
+    detail = f"The gateway still had no record {grace_seconds} seconds after the call."
+    return Finding(Kind.MISSING_UPSTREAM, ERROR, detail=detail)
 
 
 def unreadable_record(*, error: GatewayError, attempts: int, max_attempts: int) -> Finding | None:
@@ -401,7 +338,7 @@ def unreadable_record(*, error: GatewayError, attempts: int, max_attempts: int) 
 
 def verdict(findings: list[Finding]) -> str:
     """Verified unless some finding is an error."""
-    return DISPUTED if any(finding.is_error for finding in findings) else VERIFIED
+    return State.DISPUTED if any(finding.is_error for finding in findings) else State.VERIFIED
 
 
 def decide(
@@ -418,7 +355,8 @@ def decide(
         case = Case(ours=ours, record=outcome, prices=prices, tolerance=gateway.tolerance, discount=gateway.discount)
         findings = findings_for(case)
         intents = (PinKeyHash(outcome.key_hash),) if should_pin_key_hash(ours, outcome.key_hash) else ()
-        return Settle(state=verdict(findings), findings=findings, record=outcome, charged_cost=case.charged, intents=intents)
+        state = verdict(findings)
+        return Settle(state=state, findings=findings, record=outcome, charged_cost=case.charged, intents=intents)
     if isinstance(outcome, PaymentRequired):
         return Release(intents=(PauseGateway(f"Payment required (402): {outcome}"),))
     if isinstance(outcome, Unauthorised):
@@ -446,6 +384,6 @@ def decide(
             error=outcome, attempts=lookups, max_attempts=scheduling.max_unreadable_attempts()
         )
         if unreadable:
-            return Settle(state=DISPUTED, findings=[unreadable], recheck_at=recheck_at, raw_body=outcome.body)
+            return Settle(state=State.DISPUTED, findings=[unreadable], recheck_at=recheck_at, raw_body=outcome.body)
     retry_after = outcome.retry_after if isinstance(outcome, RateLimited) else None
     return Retry(when=scheduling.next_attempt_after_failure(now=now, attempts=lookups, retry_after=retry_after))

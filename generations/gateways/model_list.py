@@ -17,18 +17,17 @@ the flat price holds. HTTP and parsing only: no ORM.
 
 import asyncio
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from generations.gateways.adapter import endpoint
 from generations.gateways.base import BadPayload
 from generations.gateways.http import build_async_client, load_json_object, raise_for_status, send
-from lib.constants import MONEY_DIGITS, MONEY_PLACES
+from lib.constants import PER_MILLION
+from lib.precision import MONEY_INTEGER_DIGITS, stored_amount
 
 MODELS_PATH = "/api/v1/models"
-PER_MILLION = Decimal(1_000_000)
-PRICE_QUANTUM = Decimal(1).scaleb(-MONEY_PLACES)
-LARGEST_PRICE = Decimal(10) ** (MONEY_DIGITS - MONEY_PLACES)
+LARGEST_PRICE = Decimal(10) ** MONEY_INTEGER_DIGITS
 MODEL_ID_LENGTH = 200
 TIMEOUT_SECONDS = 30.0
 # Token rates Tally keeps, by OpenRouter's name; every other rate is not a token price.
@@ -137,7 +136,7 @@ def _per_million(value: Any, *, name: str, discount: Decimal) -> Decimal:
     per_million = per_token * PER_MILLION * (1 - discount)
     if per_million >= LARGEST_PRICE:
         raise ValueError(f"{name} {str(value)[:40]} is too large")
-    return per_million.quantize(PRICE_QUANTUM, rounding=ROUND_HALF_EVEN)
+    return stored_amount(per_million)
 
 
 def _discount(value: Any) -> Decimal:

@@ -1,12 +1,13 @@
 """Coverage where people see it: the discrepancies API, the key's spend page and chart, the
 team's verified share, the reconciliation overview and the admin."""
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import Membership
@@ -71,7 +72,9 @@ def test_the_key_page_marks_the_day_and_states_coverage_for_every_day(client, ch
     assert 'data-flag="coverage"' in page and page.count('data-flag="coverage"') == 1
     assert "billed with no records" in page and "$0.03" in page
     statuses = page.count('data-status="')
-    assert statuses == checked.day.day  # every day of the month up to the checked one is stated
+    month_start, today = checked.day.replace(day=1), timezone.now().astimezone(UTC).date()
+    begun = [month_start + timedelta(days=n) for n in range(31) if month_start + timedelta(days=n) <= today]
+    assert statuses == len([day for day in begun if day.month == month_start.month])  # every begun day, no later one
     tidy = client.get(reverse("spend:key", args=[checked.tidy.slug]), {"month": month_of(checked)}).content.decode()
     assert f'data-day="{checked.day:%Y-%m-%d}" data-status="matched"' in tidy and 'data-flag="coverage"' not in tidy
 

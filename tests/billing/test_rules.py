@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from billing.reconciliation import reading, rules
-from billing.reconciliation.facts import ERROR, INFO, WARNING, ListPrice, OurGeneration, Prices, Tolerance
-from billing.reconciliation.rules import Case, findings_for, verdict
+from billing.reconciliation.facts import ERROR, INFO, WARNING, Case, ListPrice, OurGeneration, Prices, Tolerance
+from billing.reconciliation.rules import findings_for, verdict
 from generations.gateways.base import GatewayGenerationRecord
 
 CREATED = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)

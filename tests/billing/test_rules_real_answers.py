@@ -104,11 +104,12 @@ def test_kushrouter_openai_models_do_not_count_cached_prompt_tokens_twice():
 
 def test_the_rules_speak_the_models_enums():
     assert {facts.ERROR, facts.WARNING, facts.INFO} == set(Severity.values)
-    assert {rules.VERIFIED, rules.DISPUTED} <= set(GenerationState.values)
+    assert facts.State is GenerationState and facts.Kind is DiscrepancyKind
     source = open(rules.__file__).read()
     used = {name.lower() for name in DiscrepancyKind.names if f"Kind.{name}" in source}
     assert used and used <= set(DiscrepancyKind.values)
     assert '"cost_mismatch"' not in source  # kinds are named through the enum, never as strings
+    assert '"verified"' not in source and '"disputed"' not in source  # nor states
 
 
 # decide: the precedence -------------------------------------------------------------------------
