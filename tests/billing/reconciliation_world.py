@@ -19,6 +19,7 @@ from accounts.models import ApiKey, Gateway, Team
 from billing.models import ModelPrice
 from billing.reconciliation.charges import list_cost, money
 from billing.reconciliation.facts import ListPrice
+from billing.reconciliation.services import decisions_apply, generation_decide
 from generations.models import DailySpend, Generation
 from generations.rollups import rollup_generations_added
 from generations.scheduling import MISSING_MIN_LOOKUPS
@@ -354,3 +355,12 @@ def rollups_match_generations() -> list[str]:
         if (rolled[name] or 0) != value:
             problems.append(f"{name}: roll-ups {rolled[name]}, generations {value}")
     return problems
+
+
+def outcome_apply(*, generation: Generation, outcome, leased_until: datetime, prices) -> str:
+    """One lookup's outcome decided and written as a batch of one, the way a batch is: what
+    happened (the new state, retried, released or skipped)."""
+    now = timezone.now()
+    decision = generation_decide(generation=generation, outcome=outcome, prices=prices, now=now)
+    [(result, _)] = decisions_apply(decisions=[(generation, decision)], leased_until=leased_until, now=now).items()
+    return result

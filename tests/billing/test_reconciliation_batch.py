@@ -11,11 +11,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from billing.models import Discrepancy, DiscrepancyEvent
-from billing.reconciliation.services import PriceBook, generation_apply_outcome, generations_reconcile
+from billing.reconciliation.services import PriceBook, generations_reconcile
 from generations.fetching import generations_claim_due, generations_of_claim, lookup_requests_for, lookups_run
 from generations.models import GatewayRecord, Generation
 from tests.billing.reconciliation_world import (
     generations_store,
+    outcome_apply,
     plan_generations,
     rollups_match_generations,
     world_create,
@@ -129,7 +130,7 @@ def test_one_outcome_is_applied_as_a_batch_of_one_and_only_once(world, gateway_s
     expected = next(plan.expected_state for plan in planned if plan.external_id == generation.external_id)
 
     first, again = (
-        generation_apply_outcome(
+        outcome_apply(
             generation=generation, outcome=outcome, leased_until=claim.leased_until, prices=PriceBook(gateway)
         )
         for _ in range(2)

@@ -10,7 +10,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from billing.reconciliation.services import generation_apply_outcome
+from tests.billing.reconciliation_world import outcome_apply
 from generations.fetching import generations_claim_due
 from generations.models import Generation
 from generations.gateways.redaction import redact_secrets
@@ -80,7 +80,7 @@ def test_a_paused_key_keeps_no_secret_in_its_reason_the_logs_or_the_mail(echoing
     generation.refresh_from_db()
     outcome = lookup_one(None, "openrouter", generation.external_id, key=SECRET, base_url=echoing_gateway)
 
-    generation_apply_outcome(generation=generation, outcome=outcome, leased_until=claim.leased_until, prices=None)
+    outcome_apply(generation=generation, outcome=outcome, leased_until=claim.leased_until, prices=None)
 
     api_key.refresh_from_db()
     assert api_key.paused_at is not None and "401" in api_key.pause_reason

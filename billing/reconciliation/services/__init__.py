@@ -66,7 +66,6 @@ __all__ = [
     "decisions_apply",
     "discrepancies_upsert",
     "gateway_pause",
-    "generation_apply_outcome",
     "generation_decide",
     "generations_flag_retention_risk",
     "generations_reconcile",
@@ -112,18 +111,6 @@ def generations_reconcile(*, claim: Claim) -> Counter:
                     pinned.setdefault(generation.api_key_id, intent.key_hash)
             decisions.append((generation, decision))
     return decisions_apply(decisions=decisions, leased_until=claim.leased_until)
-
-
-def generation_apply_outcome(
-    *, generation: Generation, outcome: LookupOutcome, leased_until: datetime, prices: PriceBook, now: datetime | None = None
-) -> str:
-    """Apply one lookup outcome to a generation leased until `leased_until`: verify or dispute it
-    on a record, declare it missing or expired, pause the gateway or key, or schedule a retry.
-    Returns what happened (the new state, retried, released or skipped)."""
-    now = now or timezone.now()
-    decision = generation_decide(generation=generation, outcome=outcome, prices=prices, now=now)
-    [(result, _)] = decisions_apply(decisions=[(generation, decision)], leased_until=leased_until, now=now).items()
-    return result
 
 
 def _decide_safely(*, generation: Generation, outcome: LookupOutcome, prices: PriceBook, now: datetime) -> Decision:
