@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 
 
 def _loopback_allowed() -> bool:
-    return bool(getattr(settings, "TALLY_WEBHOOK_ALLOW_LOOPBACK", False))
+    return settings.TALLY_WEBHOOK_ALLOW_LOOPBACK
 
 
 def _is_loopback_host(host: str) -> bool:

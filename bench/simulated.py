@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from accounts.secrets import fingerprint
 from demo.simulator.records import sample_body
-from generations.gateways.exact_json import dumps_exact
+from lib.exact_json import dumps_exact
 from generations.models import Generation
 
 

@@ -24,7 +24,7 @@ from billing.models import ModelPrice
 from demo.calls import DATED, MODELS, PLANTED_SHARE, PLANTS_BY_KIND, SUBSTITUTES, DemoKey, planted_call, random_call
 from demo.coverage import demo_coverage_seed
 from demo.sources import demo_sources_seed
-from generations.gateways.exact_json import dumps_exact
+from lib.exact_json import dumps_exact
 from generations.models import Generation
 from demo.alerts import demo_key_near_its_budget
 from generations.rollups import rollup_generations_added

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from demo.simulator.records import sample_body
-from generations.gateways.exact_json import dumps_exact
+from lib.exact_json import dumps_exact
 from generations.sources import litellm, otlp
 from generations.sources.keys import TeamKeys
 from generations.sources.recording import source_records_ingest

@@ -9,7 +9,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.utils.html import format_html
 
-from generations.gateways.exact_json import dumps_exact, loads_exact
+from lib.exact_json import dumps_exact, loads_exact
 from generations.models import GatewayRecord, Generation
 
 COUNT_LIMIT = 10_000

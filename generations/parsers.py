@@ -11,7 +11,7 @@ from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import BaseParser
 
-from generations.gateways.exact_json import loads_exact
+from lib.exact_json import loads_exact
 
 
 class RequestTooLarge(APIException):

@@ -18,9 +18,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
-# Defaults; settings.TALLY_RECONCILE_BACKOFF_BASE_SECONDS / _CAP_SECONDS override them.
-BACKOFF_BASE_SECONDS = 30.0
-BACKOFF_CAP_SECONDS = 3600.0
 # Never sooner than this, so a burst of failures cannot spin.
 BACKOFF_MINIMUM_SECONDS = 1.0
 FIRST_LOOKUP_DELAY = timedelta(seconds=5)
@@ -48,8 +45,7 @@ def first_lookup_at(*, created_at: datetime, now: datetime) -> datetime:
 
 def backoff_seconds(*, attempts: int, floor: float | None = None, rng: random.Random | None = None) -> float:
     """Seconds to wait after the `attempts`-th failed lookup (1 for the first failure)."""
-    base = getattr(settings, "TALLY_RECONCILE_BACKOFF_BASE_SECONDS", BACKOFF_BASE_SECONDS)
-    cap = getattr(settings, "TALLY_RECONCILE_BACKOFF_CAP_SECONDS", BACKOFF_CAP_SECONDS)
+    base, cap = settings.TALLY_RECONCILE_BACKOFF_BASE_SECONDS, settings.TALLY_RECONCILE_BACKOFF_CAP_SECONDS
     ceiling = min(cap, base * 2 ** min(max(attempts - 1, 0), 32))
     wait = (rng or random).uniform(0, ceiling)
     return max(wait, floor or 0.0, BACKOFF_MINIMUM_SECONDS)

@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from accounts.models import ApiKey
-from generations.gateways.exact_json import dumps_exact, loads_exact
+from lib.exact_json import dumps_exact, loads_exact
 
 LITELLM_BATCH_SIZE = 512  # litellm.constants.DEFAULT_BATCH_SIZE
 RECORDED_PAYLOAD = (

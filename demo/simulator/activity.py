@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from demo.simulator.answers import JSON, error_response, scripted_response
 from demo.simulator.state import SimulatorState
-from generations.gateways.exact_json import dumps_exact
+from lib.exact_json import dumps_exact
 
 ACTIVITY_SCRIPT = "/api/v1/activity"
 KEYS_SCRIPT = "/api/v1/keys"

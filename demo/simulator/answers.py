@@ -9,7 +9,7 @@ from starlette.types import Receive, Scope, Send
 
 from demo.simulator.protocol import fastrouter_error, payment_required_with_retry_after
 from demo.simulator.records import SimulatedRecord
-from generations.gateways.exact_json import dumps_exact
+from lib.exact_json import dumps_exact
 
 JSON = "application/json"
 HUGE_BYTES = 6 * 1024 * 1024

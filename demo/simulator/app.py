@@ -25,7 +25,7 @@ from demo.simulator.model_list import model_list_routes
 from demo.simulator.protocol import rate_limit_headers
 from demo.simulator.records import generated_record, parse_specs
 from demo.simulator.state import SimulatorState
-from generations.gateways.exact_json import dumps_exact, loads_exact
+from lib.exact_json import dumps_exact, loads_exact
 
 
 def json_response(value: Any, status: int = 200) -> Response:

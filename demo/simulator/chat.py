@@ -21,7 +21,7 @@ from starlette.routing import Route
 from demo.simulator.answers import JSON, error_response
 from demo.simulator.records import GENERATED_MODELS, SimulatedRecord, sample_body
 from demo.simulator.state import SimulatorState
-from generations.gateways.exact_json import dumps_exact, loads_exact
+from lib.exact_json import dumps_exact, loads_exact
 
 COST_QUANTUM = Decimal("1e-12")
 COMPLETION_TEXT = "Hello from the gateway simulator."

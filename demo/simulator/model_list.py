@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from generations.gateways.exact_json import dumps_exact, loads_exact
+from lib.exact_json import dumps_exact, loads_exact
 
 JSON = "application/json"
 

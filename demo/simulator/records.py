@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from demo.simulator.protocol import openrouter_completed
-from generations.gateways.exact_json import dumps_exact, loads_exact
+from lib.exact_json import dumps_exact, loads_exact
 
 PROTOCOLS = ("openrouter", "fastrouter", "kushrouter")
 

@@ -16,7 +16,7 @@ from demo.simulator.answers import SimulatedConnectionReset
 from demo.simulator.app import create_app
 from demo.simulator.records import PROTOCOLS, generated_record, parse_specs
 from demo.simulator.state import SimulatorConfig, SimulatorState
-from generations.gateways.exact_json import dumps_exact, loads_exact
+from lib.exact_json import dumps_exact, loads_exact
 
 
 class _HideSimulatedResets(logging.Filter):

@@ -24,7 +24,7 @@ from generations.gateways.base import (
     TransientFailure,
     Unauthorised,
 )
-from generations.gateways.exact_json import loads_exact
+from lib.exact_json import loads_exact
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 MAX_REDIRECTS = 3

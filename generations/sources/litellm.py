@@ -22,24 +22,16 @@ https://docs.litellm.ai/docs/observability/generic_api) POSTs its queue of
   `ApiKey.litellm_api_base`, then the `X-Tally-Api-Key` header.
 """
 
-import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from generations.sources.keys import Skip, TeamKeys, normalized_base
 from generations.sources.recording import MAX_PAYLOADS, NotTheFormat, TooManyPayloads
+from lib.exact_json import loads_exact
 
 # Fields every StandardLoggingPayload has; a JSON object without them is not one.
 SIGNATURE_FIELDS = frozenset({"id", "status", "response_cost", "startTime"})
-
-
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
-def _loads(text: str) -> Any:
-    return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
 
 
 def payloads_from_body(body: bytes) -> list[dict]:
@@ -52,10 +44,10 @@ def payloads_from_body(body: bytes) -> list[dict]:
         raise NotTheFormat("The body is empty; LiteLLM's generic_api callback sends StandardLoggingPayload JSON.")
     try:
         try:
-            parsed = _loads(text)
+            parsed = loads_exact(text)
         except ValueError:
             # ndjson: one object a line (a single-line body parses whole above)
-            parsed = [_loads(line) for line in text.splitlines() if line.strip()]
+            parsed = [loads_exact(line) for line in text.splitlines() if line.strip()]
     except (ValueError, RecursionError) as error:
         raise NotTheFormat(f"The body is not JSON, a JSON array or newline-delimited JSON: {error}") from None
     payloads = parsed if isinstance(parsed, list) else [parsed]

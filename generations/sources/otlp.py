@@ -22,7 +22,6 @@ also mapped to a key by a `tally.api_key` attribute (on the span or its resource
 collectors that add one.
 """
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,6 +30,7 @@ from typing import Any
 
 from generations.sources.keys import Skip, TeamKeys, address_of
 from generations.sources.recording import MAX_PAYLOADS, NotTheFormat, TooManyPayloads
+from lib.exact_json import loads_exact
 
 NOT_AN_LLM_CALL = "not an LLM call (no gen_ai.* attributes)"
 REPEATS_ITS_ROOT = "an OpenRouter child span that repeats its root span"
@@ -65,7 +65,7 @@ def spans_from_json(body: bytes) -> list[Span]:
     if not body.strip():
         return []
     try:
-        document = json.loads(body.decode("utf-8"), parse_float=Decimal, parse_constant=_reject_constant)
+        document = loads_exact(body.decode("utf-8"))
     except UnicodeDecodeError:
         raise NotTheFormat("The body is not UTF-8 text.") from None
     except (ValueError, RecursionError) as error:
@@ -124,10 +124,6 @@ def spans_from_protobuf(body: bytes) -> list[Span]:
 def _check_count(spans: list[Span]) -> None:
     if len(spans) > MAX_SPANS:
         raise TooManyPayloads(f"at most {MAX_SPANS} spans a request; export smaller batches")
-
-
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def _field(message: Any, camel: str) -> Any:

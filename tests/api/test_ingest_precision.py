@@ -92,7 +92,7 @@ from decimal import Decimal
 from accounts.models import Team, Gateway, ApiKey
 from generations.ingest import generations_ingest
 from generations.models import Generation
-from generations.gateways.exact_json import loads_exact
+from lib.exact_json import loads_exact
 
 team = Team.objects.create(name="Demo", slug="demo")
 gateway = Gateway.objects.create(slug="or", name="OpenRouter", kind="openrouter", base_url="http://127.0.0.1:9")

@@ -14,7 +14,7 @@ from billing.models import ModelPrice
 from billing.price_book import PriceBook
 from generations.gateways.base import GatewayGenerationRecord, LookupRequest, NotFound
 from generations.gateways.client import GatewayConnection
-from generations.gateways.exact_json import loads_exact
+from lib.exact_json import loads_exact
 from generations.models import DailySpend, Generation
 from tests.generations.gateway_helpers import lookup_batch_sync
 

@@ -14,7 +14,7 @@ import pytest
 
 from generations.gateways.base import GatewayGenerationRecord, LookupRequest
 from generations.gateways.client import GatewayConnection
-from generations.gateways.exact_json import dumps_exact
+from lib.exact_json import dumps_exact
 from tests.generations.gateway_helpers import KEY, lookup_batch_sync, lookup_one, spec_for
 
 ROOT = Path(__file__).resolve().parents[2]

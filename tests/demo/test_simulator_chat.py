@@ -7,7 +7,7 @@ import httpx
 
 from generations.gateways.base import GatewayGenerationRecord, LookupRequest, Unauthorised
 from generations.gateways.client import GatewayConnection
-from generations.gateways.exact_json import loads_exact
+from lib.exact_json import loads_exact
 from tests.generations.gateway_helpers import lookup_batch_sync
 
 BODY = {"model": "anthropic/claude-3.5-haiku", "messages": [{"role": "user", "content": "two words"}]}

@@ -18,7 +18,7 @@ from accounts.models import Membership
 from generations.scheduling import BACKOFF_MINIMUM_SECONDS
 from billing.reconciliation.services import generations_reconcile
 from generations.fetching import generations_claim_due
-from generations.gateways.exact_json import dumps_exact
+from lib.exact_json import dumps_exact
 from generations.models import GatewayRecord, Generation
 from tests.billing.reconciliation_world import generations_store, rollups_match_generations, world_create
 from tests.security.hostile_world import clean_openrouter_plans

@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from generations.gateways.exact_json import loads_exact
+from lib.exact_json import loads_exact
 from generations.models import Generation
 from tests.generations.sources.world import (
     assert_all_verified_against_the_simulator,
