@@ -6,10 +6,8 @@ counters every process adds to in Redis (operations/events.py). Either way any w
 answers for the whole installation, however many gunicorn and Celery workers there are.
 """
 
-import hmac
 import logging
 
-from django.conf import settings
 from django.db.models import Min, Sum
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -18,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from operations import events
+from operations.access import is_operator
 
 logger = logging.getLogger(__name__)
 
@@ -79,18 +78,10 @@ class TallyCollector:
             yield metric
 
 
-def _allowed(request: HttpRequest) -> bool:
-    token = settings.TALLY_METRICS_TOKEN
-    header = request.headers.get("Authorization", "")
-    if token and header.startswith("Bearer ") and hmac.compare_digest(header[7:].encode(), token.encode()):
-        return True
-    return request.META.get("REMOTE_ADDR", "") in settings.TALLY_METRICS_ALLOWED_ADDRESSES
-
-
 @require_GET
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    """Prometheus text format; a bearer token (TALLY_METRICS_TOKEN) or an allowed address."""
-    if not _allowed(request):
+    """Prometheus text format, for operators (operations/access.py); anyone else gets 403."""
+    if not is_operator(request):
         return HttpResponse("Forbidden: a metrics token or an allowed address is needed.\n", status=403,
                             content_type="text/plain")
     registry = CollectorRegistry(auto_describe=False)

@@ -102,3 +102,18 @@ def test_a_server_whose_database_refuses_answers_503(tmp_path: Path):
     assert body["checks"]["database"]["ok"] is False
     assert "OperationalError" in body["checks"]["database"]["detail"]
     assert "paused_gateways" not in body
+
+
+def test_anyone_else_learns_only_whether_each_check_passed(client, settings):
+    settings.TALLY_METRICS_TOKEN = "operator-token"
+    beat_ran(seconds_ago=10)
+    Gateway.objects.create(slug="kush", name="Kush", kind="kushrouter", base_url="https://k.example",
+                           paused_at=timezone.now(), pause_reason="Payment required (402): account acct_123")
+    outsider = {"REMOTE_ADDR": "203.0.113.9"}
+
+    body = client.get("/healthz", **outsider).json()
+    operator = client.get("/healthz", HTTP_AUTHORIZATION="Bearer operator-token", **outsider).json()
+
+    assert all(set(check) == {"ok"} for check in body["checks"].values())
+    assert body["paused_gateways"] == 1 and "acct_123" not in str(body) and "kush" not in str(body)
+    assert operator["checks"]["database"]["detail"] and operator["paused_gateways"][0]["gateway"] == "kush"
