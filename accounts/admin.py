@@ -15,16 +15,64 @@ class MembershipInline(admin.TabularInline):
     raw_id_fields = ("user",)
 
 
+class TeamForm(forms.ModelForm):
+    alert_webhook_url = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="A Slack-compatible incoming webhook (https) that also gets the team's alerts. "
+        "Stored encrypted and write-only: leave empty to keep the current one.",
+    )
+    remove_alert_webhook = forms.BooleanField(required=False, help_text="Stop posting the team's alerts to its webhook.")
+
+    class Meta:
+        model = Team
+        exclude = ("alert_webhook_encrypted",)
+
+    def clean(self):
+        cleaned = super().clean()
+        url = (cleaned.get("alert_webhook_url") or "").strip()
+        if url and cleaned.get("remove_alert_webhook"):
+            self.add_error("remove_alert_webhook", "Set a new webhook or remove it, not both.")
+        return cleaned
+
+    def _post_clean(self):
+        # The model validates the URL (Team.clean): set it before the model is cleaned.
+        if self.cleaned_data.get("remove_alert_webhook"):
+            self.instance.alert_webhook_url = ""
+        elif url := (self.cleaned_data.get("alert_webhook_url") or "").strip():
+            self.instance.alert_webhook_url = url
+        super()._post_clean()
+
+
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
+    form = TeamForm
     list_display = ("name", "slug", "invoice_markup", "monthly_budget", "digest_opt_in", "created_at")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     inlines = [MembershipInline]
+    readonly_fields = ("alert_webhook",)
     fieldsets = (
         (None, {"fields": ("name", "slug", "invoice_markup", "created_at")}),
-        ("Alerts", {"fields": ("monthly_budget", "alert_webhook_url", "digest_opt_in", "dispute_rate_threshold")}),
+        (
+            "Alerts",
+            {
+                "fields": (
+                    "monthly_budget",
+                    "alert_webhook",
+                    "alert_webhook_url",
+                    "remove_alert_webhook",
+                    "digest_opt_in",
+                    "dispute_rate_threshold",
+                )
+            },
+        ),
     )
+
+    @admin.display(description="Current webhook")
+    def alert_webhook(self, team: Team) -> str:
+        return f"set, posting to {team.alert_webhook_host}" if team.alert_webhook_encrypted else "none"
 
 
 @admin.register(Membership)

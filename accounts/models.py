@@ -1,8 +1,10 @@
 """Teams, their members, the gateways they call through, their gateway keys and Tally access tokens."""
 
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
@@ -17,6 +19,7 @@ from accounts.secrets import (
 from accounts.webhooks import validate_webhook_url
 from lib.constants import MARKUP_DIGITS, MARKUP_PLACES, MONEY_DIGITS, MONEY_PLACES
 
+WEBHOOK_URL_LENGTH = 2000
 # KushRouter's pricing page: every model at 30% off its list price.
 KUSHROUTER_DISCOUNT = Decimal("0.30")
 
@@ -43,13 +46,10 @@ class Team(models.Model):
         validators=[MinValueValidator(Decimal("0"))],
         help_text="Month-to-date spend past 80% and 100% of this (USD) alerts the team's admins.",
     )
-    alert_webhook_url = models.CharField(
-        max_length=500,
-        blank=True,
-        default="",
-        validators=[validate_webhook_url],
-        help_text="A Slack-compatible incoming webhook (https) that also gets the team's alerts.",
-    )
+    # A Slack-compatible incoming webhook that also gets the team's alerts. Its URL is a secret
+    # (whoever has it can post to the channel), so it is encrypted like gateway keys: read and set
+    # it through `alert_webhook_url`.
+    alert_webhook_encrypted = models.TextField(blank=True, default="", editable=False)
     digest_opt_in = models.BooleanField(
         default=False, help_text="Mail the team's admins a daily digest of their new findings."
     )
@@ -66,6 +66,30 @@ class Team(models.Model):
 
     class Meta:
         ordering = ["name"]
+
+    @property
+    def alert_webhook_url(self) -> str:
+        return decrypt_secret(self.alert_webhook_encrypted) if self.alert_webhook_encrypted else ""
+
+    @alert_webhook_url.setter
+    def alert_webhook_url(self, url: str) -> None:
+        self.alert_webhook_encrypted = encrypt_secret(url) if url else ""
+
+    @property
+    def alert_webhook_host(self) -> str:
+        """Where the team's alerts are posted, without the secret part of the URL."""
+        return urlsplit(self.alert_webhook_url).hostname or ""
+
+    def clean(self) -> None:
+        super().clean()
+        if self.alert_webhook_encrypted:
+            url = self.alert_webhook_url
+            try:
+                if len(url) > WEBHOOK_URL_LENGTH:
+                    raise ValidationError(f"A webhook URL has at most {WEBHOOK_URL_LENGTH} characters.")
+                validate_webhook_url(url)
+            except ValidationError as error:
+                raise ValidationError({"alert_webhook_url": error.messages}) from None
 
     def __str__(self) -> str:
         return self.name
