@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.models import ApiKey, Gateway, Team
 from billing.money import INVOICE_DIGITS, INVOICE_PLACES
 from generations.models import Generation, money_field
+from lib.constants import MARKUP_DIGITS, MARKUP_PLACES
 from lib.errors import DomainError
 
 
@@ -257,6 +258,15 @@ class Invoice(models.Model):
     void_reason = models.TextField(blank=True, default="")
     # Why the last attempt to (re)draft this invoice failed; empty once a draft succeeds.
     draft_error = models.TextField(blank=True, default="")
+    # Who issued the invoice and who it is addressed to, as they were when it was finalized: a
+    # finalized invoice prints the same later, whatever the team or the settings say by then.
+    issuer_name = models.CharField(max_length=200, blank=True, default="", editable=False)
+    issuer_address = models.TextField(blank=True, default="", editable=False)
+    bill_to_name = models.CharField(max_length=200, blank=True, default="", editable=False)
+    bill_to_address = models.TextField(blank=True, default="", editable=False)
+    markup_rate = models.DecimalField(
+        max_digits=MARKUP_DIGITS, decimal_places=MARKUP_PLACES, default=Decimal("0"), editable=False
+    )
 
     objects = InvoiceQuerySet.as_manager()
 

@@ -20,6 +20,7 @@ from billing.admin.common import (
     money_cell,
 )
 from billing.admin.documents import invoice_csv_download, invoice_pdf_download, invoice_print
+from billing.invoicing.document import invoice_terms
 from billing.invoicing.drafting import invoice_redraft
 from billing.invoicing.exports import invoice_title, invoices_csv
 from billing.invoicing.finalizing import invoice_finalize
@@ -301,7 +302,7 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     @admin.display(description="Markup")
     def markup_text(self, invoice: Invoice) -> str:
-        return f"{invoice_money_text(invoice.markup, invoice.currency)} ({rate_text(invoice.team.invoice_markup)})"
+        return f"{invoice_money_text(invoice.markup, invoice.currency)} ({rate_text(invoice_terms(invoice).markup_rate)})"
 
     @admin.display(description="Total")
     def total_text(self, invoice: Invoice) -> str:

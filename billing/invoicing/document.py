@@ -8,6 +8,7 @@ the issue date (the day it was finalized; today for a draft).
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.utils import timezone
@@ -74,12 +75,44 @@ def invoice_issue_date(invoice: Invoice) -> date:
     return moment.date()
 
 
+@dataclass(frozen=True)
+class InvoiceTerms:
+    """Who issues the invoice, who it is addressed to, and the markup rate it applies."""
+
+    issuer_name: str
+    issuer_address: str
+    bill_to_name: str
+    bill_to_address: str
+    markup_rate: Decimal
+
+
+def invoice_terms(invoice: Invoice) -> InvoiceTerms:
+    """The terms as kept when the invoice was finalized; for a draft, as the settings and the
+    team say now (the team's name when it has no bill-to name)."""
+    if invoice.finalized_at is not None:
+        return InvoiceTerms(
+            issuer_name=invoice.issuer_name,
+            issuer_address=invoice.issuer_address,
+            bill_to_name=invoice.bill_to_name,
+            bill_to_address=invoice.bill_to_address,
+            markup_rate=invoice.markup_rate,
+        )
+    team = invoice.team
+    return InvoiceTerms(
+        issuer_name=settings.TALLY_INVOICE_ISSUER_NAME,
+        issuer_address=settings.TALLY_INVOICE_ISSUER_ADDRESS,
+        bill_to_name=team.bill_to_name or team.name,
+        bill_to_address=team.bill_to_address,
+        markup_rate=team.invoice_markup,
+    )
+
+
 def invoice_document(invoice: Invoice) -> InvoiceDocument:
     """Everything printed on the invoice, as text."""
     currency = invoice.currency
     issued = invoice_issue_date(invoice)
     due = issued + timedelta(days=settings.TALLY_INVOICE_DUE_DAYS)
-    team = invoice.team
+    terms = invoice_terms(invoice)
     notes = []
     if invoice.status == InvoiceStatus.VOID:
         notes.append(f"Void: {invoice.void_reason}")
@@ -91,10 +124,10 @@ def invoice_document(invoice: Invoice) -> InvoiceDocument:
         number=invoice.number or "not yet numbered (draft)",
         status=invoice.get_status_display(),
         watermark={InvoiceStatus.DRAFT: "DRAFT", InvoiceStatus.VOID: "VOID"}.get(invoice.status, ""),
-        issuer_name=settings.TALLY_INVOICE_ISSUER_NAME,
-        issuer_address=_address_lines(settings.TALLY_INVOICE_ISSUER_ADDRESS),
-        bill_to_name=team.bill_to_name or team.name,
-        bill_to_address=_address_lines(team.bill_to_address),
+        issuer_name=terms.issuer_name,
+        issuer_address=_address_lines(terms.issuer_address),
+        bill_to_name=terms.bill_to_name,
+        bill_to_address=_address_lines(terms.bill_to_address),
         period=f"{invoice.period:%B %Y} (UTC)",
         issue_date=f"{issued:%Y-%m-%d}" + ("" if invoice.finalized_at else " (draft)"),
         due_date=f"{due:%Y-%m-%d}",
@@ -113,7 +146,7 @@ def invoice_document(invoice: Invoice) -> InvoiceDocument:
         ],
         subtotal=invoice_money_text(invoice.subtotal, currency),
         verified_subtotal=invoice_money_text(invoice.verified_amount, currency),
-        markup_label=f"Markup ({rate_text(team.invoice_markup)})",
+        markup_label=f"Markup ({rate_text(terms.markup_rate)})",
         markup=invoice_money_text(invoice.markup, currency),
         total=invoice_money_text(invoice.total, currency),
         notes=notes,

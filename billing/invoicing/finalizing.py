@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from accounts.access import user_is_finance
 from accounts.models import Team
+from billing.invoicing.document import invoice_terms
 from billing.invoicing.drafting import InvoiceStateError, invoice_draft
 from billing.invoicing.numbering import invoice_number_next
 from billing.invoicing.periods import period_has_ended, period_next
@@ -56,8 +57,12 @@ def invoice_finalize(*, invoice: Invoice, by, override_reason: str = "") -> Invo
         now = timezone.now()
         locked.number = invoice_number_next(year=now.year)
         locked.status = InvoiceStatus.FINALIZED
-        locked.finalized_at = now
         locked.finalized_by = by
         locked.override_reason = override_reason if unsettled else ""
+        terms = invoice_terms(locked)  # the draft's terms, from the locked team and the settings
+        locked.issuer_name, locked.issuer_address = terms.issuer_name, terms.issuer_address
+        locked.bill_to_name, locked.bill_to_address = terms.bill_to_name, terms.bill_to_address
+        locked.markup_rate = terms.markup_rate
+        locked.finalized_at = now
         locked.save()
     return locked

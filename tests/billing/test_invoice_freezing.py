@@ -3,6 +3,7 @@ from decimal import Decimal
 import pytest
 from django.db import DatabaseError, connection, transaction
 
+from billing.invoicing.document import invoice_document
 from billing.invoicing.drafting import invoice_draft
 from billing.invoicing.finalizing import invoice_finalize
 from billing.models import Invoice, InvoiceFrozenError, InvoiceLine, InvoiceStatus
@@ -73,6 +74,10 @@ def test_the_database_refuses_raw_sql_changes_to_finalized_invoices_and_lines(fi
     statements = [
         ("UPDATE billing_invoice SET total = 0 WHERE id = %s", finalized.pk),
         ("UPDATE billing_invoice SET status = 'draft' WHERE id = %s", finalized.pk),
+        ("UPDATE billing_invoice SET usage_amount = 0 WHERE id = %s", finalized.pk),
+        ("UPDATE billing_invoice SET draft_error = 'x' WHERE id = %s", finalized.pk),
+        ("UPDATE billing_invoice SET bill_to_name = 'Someone else' WHERE id = %s", finalized.pk),
+        ("UPDATE billing_invoice SET markup_rate = 0.5 WHERE id = %s", finalized.pk),
         ("DELETE FROM billing_invoice WHERE id = %s", finalized.pk),
         ("UPDATE billing_invoiceline SET amount = 0 WHERE invoice_id = %s", finalized.pk),
         ("DELETE FROM billing_invoiceline WHERE invoice_id = %s", finalized.pk),
@@ -83,3 +88,20 @@ def test_the_database_refuses_raw_sql_changes_to_finalized_invoices_and_lines(fi
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE billing_invoice SET status = 'void', void_reason = 'x' WHERE id = %s", [finalized.pk])
     assert Invoice.objects.get(pk=finalized.pk).status == InvoiceStatus.VOID
+
+
+def test_a_finalized_invoice_keeps_the_terms_it_was_finalized_with(finalized, settings):
+    team = finalized.team
+    before = invoice_document(finalized)
+    team.bill_to_name, team.bill_to_address, team.invoice_markup = "New Name Ltd", "1 New Street", Decimal("0.5")
+    team.save()
+    settings.TALLY_INVOICE_ISSUER_NAME = "Another Issuer"
+
+    after = invoice_document(Invoice.objects.get(pk=finalized.pk))
+    draft = invoice_document(invoice_draft(team=team, period=PERIOD.replace(month=PERIOD.month - 1 or 12)))
+
+    assert (after.bill_to_name, after.bill_to_address, after.issuer_name, after.markup_label) == (
+        before.bill_to_name, before.bill_to_address, before.issuer_name, before.markup_label
+    )
+    assert after.bill_to_name != "New Name Ltd" and after.markup_label == "Markup (0%)"
+    assert (draft.bill_to_name, draft.issuer_name, draft.markup_label) == ("New Name Ltd", "Another Issuer", "Markup (50%)")
