@@ -69,3 +69,12 @@ def test_no_spend_page_or_api_list_answers_500_to_a_hostile_filter(superuser_cli
     for url in urls:
         response = client.get(f"{url}?{query}&month=2026-13&from=2026-02-30&to=%00&group_by=%00")
         assert response.status_code in (200, 302, 400, 404), (url, query, response.status_code)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/keys/", "/spend/", "/admin/"])
+def test_a_cookie_holding_a_nul_byte_is_ignored_not_a_500(path):
+    client = Client(HTTP_COOKIE="sessionid=abcdefghijkl\x00mnopqrstuvwxyz012; csrftoken=x\x00y; messages=\x00")
+
+    response = client.get(path)
+
+    assert response.status_code in (200, 302, 401, 403), response.status_code
