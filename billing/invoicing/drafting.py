@@ -130,7 +130,7 @@ def _usage_lines(invoice: Invoice, rows: list[SpendRow], key_names: dict[int, st
             continue
         lines.append(
             InvoiceLine(
-                invoice=invoice,
+                invoice_id=invoice.pk,
                 kind=InvoiceLine.Kind.USAGE,
                 api_key_id=api_key_id,
                 model=model,
@@ -148,7 +148,7 @@ def _usage_lines(invoice: Invoice, rows: list[SpendRow], key_names: dict[int, st
 def _late_usage_lines(invoice: Invoice, late: list[LateUsage], key_names: dict[int, str]) -> list[InvoiceLine]:
     return [
         InvoiceLine(
-            invoice=invoice,
+            invoice_id=invoice.pk,
             kind=InvoiceLine.Kind.LATE_USAGE,
             api_key_id=item.api_key_id,
             model=item.model,
@@ -167,7 +167,7 @@ def _late_usage_lines(invoice: Invoice, late: list[LateUsage], key_names: dict[i
 def _adjustment_lines(invoice: Invoice, adjustments: list[Adjustment]) -> list[InvoiceLine]:
     return [
         InvoiceLine(
-            invoice=invoice,
+            invoice_id=invoice.pk,
             kind=InvoiceLine.Kind.ADJUSTMENT,
             api_key_id=adjustment.discrepancy.generation.api_key_id,
             model=adjustment.discrepancy.generation.model,
@@ -177,7 +177,7 @@ def _adjustment_lines(invoice: Invoice, adjustments: list[Adjustment]) -> list[I
             amount=money_round(adjustment.amount_exact),
             # A decision by finance, not a figure the gateway confirmed.
             verified_amount=ZERO_CENTS,
-            discrepancy=adjustment.discrepancy,
+            discrepancy_id=adjustment.discrepancy.pk,
         )
         for adjustment in adjustments
     ]
