@@ -169,6 +169,13 @@ GENERATION_STATE_FILTERS: dict[str, tuple[str, ...]] = {
 }
 
 
+# What the key page lists of each generation: only these are read (another field would be read
+# again per generation).
+RECENT_GENERATION_FIELDS = (
+    "external_id", "model", "created_at", "tokens_prompt", "tokens_completion", "cost", "charged_cost", "state",
+)  # fmt: skip
+
+
 def key_recent_generations(
     *, api_key: ApiKey, start: datetime, end: datetime, limit: int = 50, state: str = ""
 ) -> list[Generation]:
@@ -182,11 +189,11 @@ def key_recent_generations(
     if state:
         queryset = queryset.filter(state__in=GENERATION_STATE_FILTERS[state])
     return list(
-        queryset.select_related("gateway")
+        queryset.only(*RECENT_GENERATION_FIELDS)
         .prefetch_related(
             Prefetch(
                 "discrepancies",
-                queryset=Discrepancy.objects.filter(severity=Severity.ERROR).order_by("kind"),
+                queryset=Discrepancy.objects.filter(severity=Severity.ERROR).only("generation_id", "kind").order_by("kind"),
                 to_attr="error_discrepancies",
             )
         )

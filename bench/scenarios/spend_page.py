@@ -36,10 +36,10 @@ RAW_QUERIES = (
     "AND day < %(end_day)s GROUP BY model ORDER BY model",
     """
     SELECT generation.id, generation.external_id, generation.model, generation.created_at, generation.tokens_prompt,
-        generation.tokens_completion, generation.cost, generation.charged_cost, generation.state, gateway.name,
+        generation.tokens_completion, generation.cost, generation.charged_cost, generation.state,
         (SELECT array_agg(finding.kind ORDER BY finding.kind) FROM billing_discrepancy finding
          WHERE finding.generation_id = generation.id AND finding.severity = 'error')
-    FROM generations_generation generation JOIN accounts_gateway gateway ON gateway.id = generation.gateway_id
+    FROM generations_generation generation
     WHERE generation.api_key_id = %(key)s AND generation.created_at >= %(start)s AND generation.created_at < %(end)s
     ORDER BY generation.created_at DESC, generation.id DESC
     LIMIT %(page_size)s
