@@ -217,6 +217,8 @@ def _key_page(
         "recent": selectors.key_recent_generations(
             api_key=api_key, start=month.start_time, end=month.end_time, state=state
         ),
+        # The listed generations' links differ only in their last part: one reverse, not one each.
+        "generation_url_prefix": reverse("spend:generation", args=[api_key.slug, 0]).removesuffix("0/"),
         "state": state,
         "budget_alerts": budget_alerts_of_key(api_key=api_key, month=month.first_day),
         "state_filters": list(selectors.GENERATION_STATE_FILTERS),
