@@ -111,14 +111,9 @@ def teams_spend_by_key(*, teams: Sequence[Team], start: date, end: date) -> dict
     return rows
 
 
-def open_discrepancy_counts_by_key(
-    *, teams: Sequence[Team], start: datetime | None = None, end: datetime | None = None
-) -> dict[int, int]:
-    """Open error-level discrepancies per key id of the teams (served by discrepancy_team_status_key);
-    with start and end, only those of generations made in [start, end)."""
+def open_discrepancy_counts_by_key(*, teams: Sequence[Team]) -> dict[int, int]:
+    """Open error-level discrepancies per key id of the teams (served by discrepancy_team_status_key)."""
     queryset = Discrepancy.objects.filter(team__in=teams, status__in=OPEN_STATUSES)
-    if start is not None and end is not None:
-        queryset = queryset.filter(generation__created_at__gte=start, generation__created_at__lt=end)
     rows = (
         queryset.values("api_key_id")
         .order_by("api_key_id")
