@@ -27,6 +27,13 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", action="append", choices=SCENARIO_NAMES, help="Run only this scenario (repeatable).")
     parser.add_argument("--regenerate", action="store_true", help="Generate the month's data set even if present.")
     parser.add_argument(
+        "--months",
+        type=int,
+        default=None,
+        help="Months of generations to grow the table to before period close, the spend page and ingest are "
+        "measured again (default: the scale's; 1 measures them once, with one month).",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="Run the web server, worker and simulator under py-spy; collapsed stacks go to var/bench/profiles/ "
@@ -52,13 +59,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # Django is configured from here on: these import models.
     from bench.dataset import dataset_ensure
-    from bench.scenarios import SCENARIOS, ScenarioContext
+    from bench.growth import FLAT_FIGURES, growth_result, size_text, stage_name
+    from bench.scenarios import SCENARIOS, STAGE_AGAIN, ScenarioContext
     from bench.world import world_ensure
 
     print(f"  database {environment.database_name}, Redis {environment.redis_url}")
     world = world_ensure(scale=scale)
+    months = arguments.months or scale.months
     generation_seconds = dataset_ensure(
-        environment=environment, scale=scale, world=world, regenerate=arguments.regenerate
+        environment=environment, scale=scale, world=world, months=1, regenerate=arguments.regenerate
     )
     setup_seconds = time.perf_counter() - setup_started
     print(f"Setup took {setup_seconds:.1f} s (generating data: {generation_seconds:.1f} s)")
@@ -70,24 +79,39 @@ def main(argv: list[str] | None = None) -> int:
         log_dir=environment.var_dir / "logs",
         profile_dir=environment.var_dir / "profiles" if arguments.profile else None,
     )
-    results = []
-    for name in arguments.only or SCENARIO_NAMES:
-        print(f"\n== {name}")
+    names = arguments.only or list(SCENARIO_NAMES)
+    first = {name: _run_scenario(name, lambda name=name: SCENARIOS[name](context)) for name in names}
+    results = list(first.values())
+    sizes = [_database_size(environment, months=1)]
+    again = [name for name in names if name in FLAT_FIGURES]
+    if months > 1 and again:
+        print(f"\n== growing the table to {months} months")
         started = time.perf_counter()
-        try:
-            result = SCENARIOS[name](context)
-        except Exception as error:  # a broken scenario is reported, and the others still run
-            from bench.results import ScenarioResult
-
-            traceback.print_exc()
-            result = ScenarioResult(name=name, error=f"{type(error).__name__}: {error}")
+        dataset_ensure(environment=environment, scale=scale, world=world, months=months)
         print(f"  ({time.perf_counter() - started:.1f} s)")
-        results.append(result)
+        later = {
+            name: _run_scenario(stage_name(name, months), lambda name=name: STAGE_AGAIN[name](context))
+            for name in again
+        }
+        for name, result in later.items():
+            result.name = stage_name(name, months)
+        results += list(later.values())
+        sizes.append(_database_size(environment, months=months))
+        results.append(growth_result(first=first, later=later, months=months, sizes=sizes))
+    for size in sizes:
+        print(f"  database size: {size_text(size)}")
 
     from bench.results import results_table, results_write
 
     results_path = arguments.results or environment.var_dir / "results.json"
-    results_write(results_path, scale=scale.name, setup_seconds=setup_seconds, started_at=started_at, results=results)
+    results_write(
+        results_path,
+        scale=scale.name,
+        setup_seconds=setup_seconds,
+        started_at=started_at,
+        results=results,
+        database_sizes=sizes,
+    )
     print("\n" + results_table(results))
     print(f"\nResults written to {_shown(results_path)}")
     if any(result.error for result in results):
@@ -95,6 +119,30 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.strict and any(not check.met for result in results for check in result.checks):
         return 1
     return 0
+
+
+def _run_scenario(name: str, run):
+    """A scenario's result; a broken scenario is reported as failed, and the others still run."""
+    from bench.results import ScenarioResult
+
+    print(f"\n== {name}")
+    started = time.perf_counter()
+    try:
+        result = run()
+    except Exception as error:
+        traceback.print_exc()
+        result = ScenarioResult(name=name, error=f"{type(error).__name__}: {error}")
+    print(f"  ({time.perf_counter() - started:.1f} s)")
+    return result
+
+
+def _database_size(environment, *, months: int) -> dict:
+    import psycopg
+
+    from bench.growth import database_size
+
+    with psycopg.connect(environment.psycopg_conninfo(), autocommit=True) as connection:
+        return database_size(connection, months=months)
 
 
 def _shown(path: Path) -> str:

@@ -31,8 +31,18 @@ def month_bounds(month: date = MONTH) -> tuple[datetime, datetime]:
     return start, end
 
 
-def dataset_ensure(*, environment: BenchEnvironment, scale: Scale, world: World, regenerate: bool = False) -> float:
-    """Make sure the month's data set is in the database; returns the seconds spent generating it."""
+def dataset_ensure(
+    *, environment: BenchEnvironment, scale: Scale, world: World, months: int = 1, regenerate: bool = False
+) -> float:
+    """Make sure the data set holds exactly `months` months of generations, MONTH (the month the
+    scenarios measure) being the first; returns the seconds spent generating.
+
+    The run calls it with months=1 first, then with the scale's months to measure the same month
+    again in a bigger table (bench/growth.py), so a call with fewer months than are present must
+    remove the later ones.
+    """
+    if months != 1:
+        raise NotImplementedError("this data set has one month; more months are not generated yet")
     fingerprint = _fingerprint(scale, world)
     with psycopg.connect(environment.psycopg_conninfo(), autocommit=True) as connection:
         connection.execute(

@@ -27,6 +27,19 @@ def results_markdown(document: dict) -> str:
             ratio = "" if check["ratio"] is None else f"{check['ratio']:.2f}"
             verdict = "yes" if check["met"] else "**no**"
             lines.append(f"| {name} | {check['measure']} | {check['limit']} | {ratio} | {check['target']} | {verdict} |")
+    sizes = document.get("database_sizes") or []
+    if sizes:
+        lines += [
+            "",
+            "| months | generations | generation tables | per million generations | per month |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for size in sizes:
+            per_million = size["bytes_per_million_generations"] or 0
+            lines.append(
+                f"| {size['months']} | {size['generations']:,} | {size['bytes'] / 2**30:.2f} GiB "
+                f"| {per_million / 2**20:,.0f} MiB | {size['bytes_per_month'] / 2**30:.2f} GiB |"
+            )
     return "\n".join(lines)
 
 

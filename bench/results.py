@@ -57,7 +57,15 @@ def code_version() -> dict:
     return {"commit": git("rev-parse", "--short", "HEAD"), "changed": git("diff", "--name-only", "HEAD").split()}
 
 
-def results_write(path: Path, *, scale: str, setup_seconds: float, started_at: datetime, results: list[ScenarioResult]) -> None:
+def results_write(
+    path: Path,
+    *,
+    scale: str,
+    setup_seconds: float,
+    started_at: datetime,
+    results: list[ScenarioResult],
+    database_sizes: list[dict] | None = None,
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "scale": scale,
@@ -67,6 +75,7 @@ def results_write(path: Path, *, scale: str, setup_seconds: float, started_at: d
         "code": code_version(),
         "setup_seconds": round(setup_seconds, 1),
         "scenarios": {result.name: asdict(result) for result in results},
+        "database_sizes": database_sizes or [],
     }
     path.write_text(json.dumps(document, indent=2) + "\n")
 

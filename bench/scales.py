@@ -30,6 +30,9 @@ class Scale:
     # Memory is compared between the first and the last this-many generations reconciled.
     memory_window: int
     repeats: int  # timed repetitions of the period close and its limit; the best one counts
+    # Months the table grows to before period close, the spend page and ingest are measured again
+    # on the same month (bench/growth.py); 1 measures them once.
+    months: int = 1
 
     @property
     def default_database(self) -> str:

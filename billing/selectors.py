@@ -1,9 +1,9 @@
 """Reads of spend, from the daily roll-ups (never from raw generations)."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 
 from django.db.models import Count, Prefetch, Q, Sum
 from django.db.models.functions import Coalesce
@@ -12,9 +12,11 @@ from accounts.models import ApiKey, Team
 from billing.coverage.selectors import open_unrecorded_spend, open_unrecorded_spend_by
 from billing.models import OPEN_STATUSES, Discrepancy, Severity
 from generations.models import SPEND_FIELDS, SPEND_MONEY_FIELDS, DailySpend, Generation, GenerationState
+from lib.precision import MONEY_DIGITS
 
 ZERO = Decimal(0)
-
+# Enough digits that a month of daily sums, each of numeric(38, 18) amounts, adds up exactly.
+_EXACT_SUMS = Context(prec=MONEY_DIGITS + 4)
 
 
 @dataclass(frozen=True)
@@ -60,11 +62,11 @@ class SpendRow:
 
 
 def _rows(queryset, group_field: str | None) -> list[SpendRow]:
-    aggregates = {name: Coalesce(Sum(name), 0 if name not in SPEND_MONEY_FIELDS else ZERO) for name in SPEND_FIELDS}
     if group_field is None:
-        values = queryset.aggregate(**aggregates)
-        return [SpendRow(key=None, **values)]
-    rows = queryset.values(group_field).order_by(group_field).annotate(**aggregates)
+        aggregates = {name: Coalesce(Sum(name), 0 if name not in SPEND_MONEY_FIELDS else ZERO) for name in SPEND_FIELDS}
+        return [SpendRow(key=None, **queryset.aggregate(**aggregates))]
+    # A group is never empty, so no sum is NULL.
+    rows = queryset.values(group_field).order_by(group_field).annotate(**{name: Sum(name) for name in SPEND_FIELDS})
     return [SpendRow(key=row.pop(group_field), **row) for row in rows]
 
 
@@ -84,6 +86,17 @@ def key_spend_by_day(*, api_key: ApiKey, start: date, end: date) -> list[SpendRo
     return _rows(_key_range(api_key, start, end), "day")
 
 
+def spend_rows_total(rows: Sequence[SpendRow], *, unrecorded: Iterable[Decimal] = ()) -> SpendRow:
+    """The sum of spend rows (and of the unrecorded spend amounts given) as one row, exactly;
+    zeros when there are none. A key's month from its days, without reading the roll-ups again."""
+    with localcontext(_EXACT_SUMS):
+        sums = {
+            name: sum((getattr(row, name) for row in rows), ZERO if name in SPEND_MONEY_FIELDS else 0)
+            for name in SPEND_FIELDS
+        }
+        return SpendRow(key=None, unrecorded_spend=sum(unrecorded, ZERO), **sums)
+
+
 def key_spend_by_model(*, api_key: ApiKey, start: date, end: date) -> list[SpendRow]:
     return _rows(_key_range(api_key, start, end), "model")
 
@@ -98,20 +111,28 @@ def teams_spend_by_key(*, teams: Sequence[Team], start: date, end: date) -> dict
     return rows
 
 
-def open_discrepancy_counts_by_key(
-    *, teams: Sequence[Team], start: datetime | None = None, end: datetime | None = None
-) -> dict[int, int]:
-    """Open error-level discrepancies per key id of the teams (served by discrepancy_team_status_key);
-    with start and end, only those of generations made in [start, end)."""
+def open_discrepancy_counts_by_key(*, teams: Sequence[Team]) -> dict[int, int]:
+    """Open error-level discrepancies per key id of the teams (served by discrepancy_team_status_key)."""
     queryset = Discrepancy.objects.filter(team__in=teams, status__in=OPEN_STATUSES)
-    if start is not None and end is not None:
-        queryset = queryset.filter(generation__created_at__gte=start, generation__created_at__lt=end)
     rows = (
         queryset.values("api_key_id")
         .order_by("api_key_id")
         .annotate(count=Count("id", filter=Q(severity="error")))
     )
     return {row["api_key_id"]: row["count"] for row in rows}
+
+
+def key_open_discrepancy_count(*, api_key: ApiKey, start: datetime, end: datetime) -> int:
+    """Open error-level discrepancies of the key's generations made in [start, end) (served by
+    discrepancy_team_status_key, then each finding's generation by its primary key)."""
+    return Discrepancy.objects.filter(
+        team_id=api_key.team_id,
+        status__in=OPEN_STATUSES,
+        api_key=api_key,
+        severity=Severity.ERROR,
+        generation__created_at__gte=start,
+        generation__created_at__lt=end,
+    ).count()
 
 
 def spend_total(queryset) -> SpendRow:
@@ -143,6 +164,13 @@ GENERATION_STATE_FILTERS: dict[str, tuple[str, ...]] = {
 }
 
 
+# What the key page lists of each generation: only these are read (another field would be read
+# again per generation).
+RECENT_GENERATION_FIELDS = (
+    "external_id", "model", "created_at", "tokens_prompt", "tokens_completion", "cost", "charged_cost", "state",
+)  # fmt: skip
+
+
 def key_recent_generations(
     *, api_key: ApiKey, start: datetime, end: datetime, limit: int = 50, state: str = ""
 ) -> list[Generation]:
@@ -156,11 +184,11 @@ def key_recent_generations(
     if state:
         queryset = queryset.filter(state__in=GENERATION_STATE_FILTERS[state])
     return list(
-        queryset.select_related("gateway")
+        queryset.only(*RECENT_GENERATION_FIELDS)
         .prefetch_related(
             Prefetch(
                 "discrepancies",
-                queryset=Discrepancy.objects.filter(severity=Severity.ERROR).order_by("kind"),
+                queryset=Discrepancy.objects.filter(severity=Severity.ERROR).only("generation_id", "kind").order_by("kind"),
                 to_attr="error_discrepancies",
             )
         )

@@ -198,16 +198,12 @@ def _key_page(
 ) -> HttpResponse:
     role = _role(request, api_key.team)
     coverage = key_coverage_by_day(api_key=api_key, start=month.first_day, end=month.end, now=timezone.now())
-    points = daily_points(
-        rows=selectors.key_spend_by_day(api_key=api_key, start=month.first_day, end=month.end),
-        start=month.first_day,
-        end=month.end,
-        coverage=coverage,
-    )
-    total = selectors.key_spend_total(api_key=api_key, start=month.first_day, end=month.end)
-    open_in_month = selectors.open_discrepancy_counts_by_key(
-        teams=[api_key.team], start=month.start_time, end=month.end_time
-    ).get(api_key.id, 0)
+    days = selectors.key_spend_by_day(api_key=api_key, start=month.first_day, end=month.end)
+    points = daily_points(rows=days, start=month.first_day, end=month.end, coverage=coverage)
+    # The month's total from its days, and its unrecorded spend from the days' coverage: the same
+    # figures as key_spend_total, without reading them again.
+    total = selectors.spend_rows_total(days, unrecorded=(day.unrecorded for day in coverage.values()))
+    open_in_month = selectors.key_open_discrepancy_count(api_key=api_key, start=month.start_time, end=month.end_time)
     if budget_form is None and role == Membership.Role.ADMIN:
         budget_form = BudgetForm(initial={"monthly_budget": api_key.monthly_budget})
     context = {
@@ -221,6 +217,8 @@ def _key_page(
         "recent": selectors.key_recent_generations(
             api_key=api_key, start=month.start_time, end=month.end_time, state=state
         ),
+        # The listed generations' links differ only in their last part: one reverse, not one each.
+        "generation_url_prefix": reverse("spend:generation", args=[api_key.slug, 0]).removesuffix("0/"),
         "state": state,
         "budget_alerts": budget_alerts_of_key(api_key=api_key, month=month.first_day),
         "state_filters": list(selectors.GENERATION_STATE_FILTERS),

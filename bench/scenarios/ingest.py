@@ -85,19 +85,23 @@ class Contender:
     status: int = 200
 
 
-def contenders(context: ScenarioContext, records: list[dict]) -> list[Contender]:
+def contenders(context: ScenarioContext, records: list[dict], *, sources: bool = True) -> list[Contender]:
+    """The API's contender; with `sources`, LiteLLM's and OTLP's too."""
     size = context.scale.ingest_request_size
+    api = Contender(
+        "API",
+        INGEST_PATH,
+        [json.dumps({"generations": records[start : start + size]}) for start in range(0, len(records), size)],
+        "application/json",
+        lambda response: response.json()["created"],
+        status=201,
+    )
+    if not sources:
+        return [api]
     kinds = {key.slug: key.gateway_kind for key in context.world.ingest_keys}
     declare_litellm_deployments(list(kinds))
     return [
-        Contender(
-            "API",
-            INGEST_PATH,
-            [json.dumps({"generations": records[start : start + size]}) for start in range(0, len(records), size)],
-            "application/json",
-            lambda response: response.json()["created"],
-            status=201,
-        ),
+        api,
         Contender(
             "LiteLLM",
             LITELLM_PATH,
@@ -128,7 +132,8 @@ def _otlp_created(response: httpx.Response) -> None:
     return None
 
 
-def run(context: ScenarioContext) -> ScenarioResult:
+def run(context: ScenarioContext, *, sources: bool = True) -> ScenarioResult:
+    """COPY, then the API; with `sources`, LiteLLM and OTLP too."""
     scale = context.scale
     records = ingest_records(context, scale.ingest_records, prefix="ingest")
     with psycopg.connect(context.environment.psycopg_conninfo(), autocommit=True) as connection:
@@ -137,7 +142,7 @@ def run(context: ScenarioContext) -> ScenarioResult:
         print(f"  COPY: {len(records):,} rows in {copy_seconds:.2f} s ({len(records) / copy_seconds:,.0f} rows/s)")
         _forget_ingested(connection, context)
         try:
-            timings = _post_over_http(context, records, contenders(context, records), connection)
+            timings = _post_over_http(context, records, contenders(context, records, sources=sources), connection)
         finally:
             _forget_ingested(connection, context)
     copy_rate = len(records) / copy_seconds

@@ -37,6 +37,14 @@ from billing.models import SETTLED_STATUSES, Discrepancy, DiscrepancyStatus, Inv
 from generations.models import Generation, GenerationState
 
 
+_READ_FIELDS = (
+    "generation_id", "kind", "severity", "status", "status_changed_at",
+    "generation__team_id", "generation__api_key_id", "generation__model", "generation__created_at",
+    "generation__external_id", "generation__cost", "generation__charged_cost", "generation__state",
+    "adjustment_line__invoice_id",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Adjustment:
     discrepancy: Discrepancy
@@ -88,7 +96,9 @@ def adjustments_for_drafts(
             severity=Severity.ERROR,
         )
         .exclude(generation__state=GenerationState.VERIFIED)
-        .select_related("generation", "generation__api_key", "adjustment_line")
+        .select_related("generation", "adjustment_line")
+        # Only what deciding and describing an adjustment reads: a month's findings are thousands.
+        .only(*_READ_FIELDS)
         .order_by("generation_id", "status_changed_at", "id")
     )
     by_generation: dict[int, list[Discrepancy]] = {}

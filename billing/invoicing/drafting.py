@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import ApiKey, Team
@@ -130,7 +130,7 @@ def _usage_lines(invoice: Invoice, rows: list[SpendRow], key_names: dict[int, st
             continue
         lines.append(
             InvoiceLine(
-                invoice=invoice,
+                invoice_id=invoice.pk,
                 kind=InvoiceLine.Kind.USAGE,
                 api_key_id=api_key_id,
                 model=model,
@@ -148,7 +148,7 @@ def _usage_lines(invoice: Invoice, rows: list[SpendRow], key_names: dict[int, st
 def _late_usage_lines(invoice: Invoice, late: list[LateUsage], key_names: dict[int, str]) -> list[InvoiceLine]:
     return [
         InvoiceLine(
-            invoice=invoice,
+            invoice_id=invoice.pk,
             kind=InvoiceLine.Kind.LATE_USAGE,
             api_key_id=item.api_key_id,
             model=item.model,
@@ -167,7 +167,7 @@ def _late_usage_lines(invoice: Invoice, late: list[LateUsage], key_names: dict[i
 def _adjustment_lines(invoice: Invoice, adjustments: list[Adjustment]) -> list[InvoiceLine]:
     return [
         InvoiceLine(
-            invoice=invoice,
+            invoice_id=invoice.pk,
             kind=InvoiceLine.Kind.ADJUSTMENT,
             api_key_id=adjustment.discrepancy.generation.api_key_id,
             model=adjustment.discrepancy.generation.model,
@@ -177,7 +177,7 @@ def _adjustment_lines(invoice: Invoice, adjustments: list[Adjustment]) -> list[I
             amount=money_round(adjustment.amount_exact),
             # A decision by finance, not a figure the gateway confirmed.
             verified_amount=ZERO_CENTS,
-            discrepancy=adjustment.discrepancy,
+            discrepancy_id=adjustment.discrepancy.pk,
         )
         for adjustment in adjustments
     ]
@@ -281,10 +281,49 @@ def _drafts_rebuild(drafts: list[Invoice], *, period: date) -> int:
         drafted.append(invoice)
         all_lines += lines
     InvoiceLine.objects.filter(invoice__in=drafted).delete()
-    InvoiceLine.objects.bulk_create(all_lines, batch_size=5000)
-    Invoice.objects.bulk_update(drafted, TOTAL_FIELDS)
+    _lines_insert(all_lines)
+    _totals_update(drafted)
     Invoice.objects.bulk_update(failed, ["draft_error"])
     return len(drafted)
+
+
+def _lines_insert(lines: list[InvoiceLine]) -> None:
+    """Insert new lines (of drafts): with COPY on PostgreSQL, bulk_create elsewhere.
+
+    Closing a month writes tens of thousands of lines, and bulk_create spends most of its time
+    preparing each value in Python; COPY takes the values as they are (they were made by the
+    drafting code above, already rounded to their columns)."""
+    if connection.vendor != "postgresql":
+        InvoiceLine.objects.bulk_create(lines, batch_size=5000)
+        return
+    fields = [field for field in InvoiceLine._meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    table = connection.ops.quote_name(InvoiceLine._meta.db_table)
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for line in lines:
+            copy.write_row([getattr(line, field.attname) for field in fields])
+
+
+def _totals_update(drafts: list[Invoice]) -> None:
+    """Write the drafts' totals: one UPDATE from arrays on PostgreSQL, bulk_update elsewhere
+    (whose CASE per field and invoice costs more to build than closing the month's SQL)."""
+    if connection.vendor != "postgresql" or not drafts:
+        Invoice.objects.bulk_update(drafts, TOTAL_FIELDS)
+        return
+    fields = [Invoice._meta.get_field(name) for name in TOTAL_FIELDS]
+    types = {"DecimalField": "numeric", "DateTimeField": "timestamptz", "TextField": "text"}
+    arrays = ", ".join(f"%s::{types[field.get_internal_type()]}[]" for field in fields)
+    names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    assignments = ", ".join(f"{name} = new.{name}" for name in (connection.ops.quote_name(f.column) for f in fields))
+    table = connection.ops.quote_name(Invoice._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {assignments} FROM unnest(%s::bigint[], {arrays}) AS new(id, {names}) "
+            f"WHERE {table}.id = new.id AND {table}.status = %s",
+            [[invoice.pk for invoice in drafts]]
+            + [[getattr(invoice, field.attname) for invoice in drafts] for field in fields]
+            + [InvoiceStatus.DRAFT],
+        )
 
 
 def invoices_redraft_open() -> int:

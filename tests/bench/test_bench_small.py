@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from bench.cli import SCENARIO_NAMES
+from bench.growth import FLAT_FIGURES, stage_name
+from bench.scales import SCALES
 from bench.processes import free_port
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -52,7 +54,11 @@ def test_it_runs_every_scenario_at_small_scale_and_reports_positive_figures(tmp_
     results = json.loads(results_path.read_text())
     assert results["scale"] == "small"
     assert results["machine"]["cores"] >= 1
-    assert set(results["scenarios"]) == set(SCENARIO_NAMES)
+    months = SCALES["small"].months
+    measured_again = {stage_name(name, months) for name in FLAT_FIGURES} | {"growth"} if months > 1 else set()
+    assert set(results["scenarios"]) == set(SCENARIO_NAMES) | measured_again
+    assert [size["months"] for size in results["database_sizes"]] == ([1, months] if months > 1 else [1])
+    assert all(size["bytes"] > 0 and size["generations"] > 0 for size in results["database_sizes"])
     for name, scenario in results["scenarios"].items():
         assert scenario["error"] is None, name
         assert scenario["figures"], name
