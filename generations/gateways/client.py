@@ -1,7 +1,10 @@
 """Looking many generations up at once, concurrently, within a gateway's limits.
 
-A batch spreads its lookups over a few small httpx connection pools (http.build_async_clients).
-At most `connection.concurrency` lookups are in flight; when a `limiter` is given
+A batch spreads its lookups over a few small httpx connection pools (http.build_async_clients),
+held by a GatewayClients: given one that outlives the batch (generations/lookup_loop.py keeps one
+per gateway for a worker's event loop), connections stay open from one batch to the next;
+without one, the batch opens its own and closes them. At most `connection.concurrency` lookups
+are in flight; when a `limiter` is given
 (reconciliation passes one shared by all workers through Redis), every HTTP request is also
 made inside `async with limiter():`. Each request gets
 exactly one outcome, in request order: a record or a GatewayError instance. Nothing else
@@ -12,7 +15,7 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, nullcontext
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 
 import httpx
@@ -76,38 +79,59 @@ class RateLimitWindow:
             await asyncio.sleep(delay)
 
 
+class GatewayClients:
+    """The connection pools of one gateway connection, with one free slot per connection: a
+    lookup takes a slot of some pool and gives it back, so at most `concurrency` run at once and
+    no pool has more lookups than it has connections. Bound to the event loop that uses it."""
+
+    def __init__(self, connection: GatewayConnection) -> None:
+        self.connection = connection
+        self._clients = build_async_clients(
+            timeout_seconds=connection.timeout_seconds, concurrency=max(connection.concurrency, 1)
+        )
+        self.slots: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
+        for client, size in self._clients:
+            for _ in range(size):
+                self.slots.put_nowait(client)
+
+    async def aclose(self) -> None:
+        for client, _ in self._clients:
+            await client.aclose()
+
+
 async def lookup_batch(
     connection: GatewayConnection,
     requests: Sequence[LookupRequest],
     *,
     limiter: Limiter | None = None,
     observer: OutcomeObserver | None = None,
+    clients: GatewayClients | None = None,
 ) -> list[LookupOutcome]:
-    """Look every request up concurrently; one outcome per request, in the same order."""
+    """Look every request up concurrently; one outcome per request, in the same order. Given
+    `clients` (of the same connection, on this event loop), their open connections are used and
+    left open; otherwise the batch's own are opened and closed."""
+    if clients is None:
+        clients = GatewayClients(connection)
+        try:
+            return await lookup_batch(connection, requests, limiter=limiter, observer=observer, clients=clients)
+        finally:
+            await clients.aclose()
     adapter = adapter_for(connection.kind)
-    concurrency = max(connection.concurrency, 1)
     window = RateLimitWindow()
-    async with AsyncExitStack() as stack:
-        # One free slot per connection: a lookup takes a slot of some pool and gives it back,
-        # so at most `concurrency` run at once and no pool has more than it has connections.
-        slots: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
-        for client, size in build_async_clients(timeout_seconds=connection.timeout_seconds, concurrency=concurrency):
-            await stack.enter_async_context(client)
-            for _ in range(size):
-                slots.put_nowait(client)
+    slots = clients.slots
 
-        async def bounded(request: LookupRequest) -> LookupOutcome:
-            client = await slots.get()
-            started = time.monotonic()
-            try:
-                outcome = await _lookup_one(client, adapter, connection, request, limiter, window)
-            finally:
-                slots.put_nowait(client)
-            if observer is not None:
-                observer(outcome, time.monotonic() - started)
-            return outcome
+    async def bounded(request: LookupRequest) -> LookupOutcome:
+        client = await slots.get()
+        started = time.monotonic()
+        try:
+            outcome = await _lookup_one(client, adapter, connection, request, limiter, window)
+        finally:
+            slots.put_nowait(client)
+        if observer is not None:
+            observer(outcome, time.monotonic() - started)
+        return outcome
 
-        return list(await asyncio.gather(*(bounded(request) for request in requests)))
+    return list(await asyncio.gather(*(bounded(request) for request in requests)))
 
 
 async def _lookup_one(

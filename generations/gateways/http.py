@@ -85,7 +85,7 @@ def bearer_headers(secret: str) -> dict[str, str]:
 async def send(client: httpx.AsyncClient, request: httpx.Request) -> GatewayAnswer:
     """Send one request and read its body, capped at MAX_BODY_BYTES. Network trouble is transient."""
     try:
-        response = await client.send(request, stream=True)
+        response = await _send_reconnecting(client, request)
         try:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
@@ -114,6 +114,18 @@ async def send(client: httpx.AsyncClient, request: httpx.Request) -> GatewayAnsw
         body=body,
         from_another_origin=_origin(response.url) != _origin(request.url),
     )
+
+
+# What a kept-alive connection the gateway has meanwhile closed looks like when it is reused: the
+# request went nowhere, so it is sent again once, on a new connection.
+STALE_CONNECTION_ERRORS = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+
+
+async def _send_reconnecting(client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
+    try:
+        return await client.send(request, stream=True)
+    except STALE_CONNECTION_ERRORS:
+        return await client.send(request, stream=True)
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
