@@ -6,10 +6,11 @@ opened on, so running each batch with `asyncio.run` opened them all again for ev
 every batch a thread runs uses the same loop (an `asyncio.Runner`, made on first use, so after
 Celery forked the worker process), and what `kept()` made for it stays open between tasks.
 `loop_close()` closes the calling thread's loop and what it kept; Celery calls it when a worker
-process shuts down (generations/apps.py).
+process shuts down (generations/apps.py), and Python at exit for the main thread's.
 """
 
 import asyncio
+import atexit
 import os
 import threading
 from collections import OrderedDict
@@ -83,3 +84,6 @@ def loop_close() -> None:
         current.runner.run(close_kept())
     finally:
         current.runner.close()
+
+
+atexit.register(loop_close)

@@ -1,9 +1,9 @@
 """Looking many generations up at once, concurrently, within a gateway's limits.
 
-A batch spreads its lookups over a few small httpx connection pools (http.build_async_clients),
-held by a GatewayClients: given one that outlives the batch (generations/lookup_loop.py keeps one
-per gateway for a worker's event loop), connections stay open from one batch to the next;
-without one, the batch opens its own and closes them. At most `connection.concurrency` lookups
+A batch sends its lookups through a GatewayClients, one aiohttp session (http.build_session):
+given one that outlives the batch (generations/lookup_loop.py keeps one per gateway for a
+worker's event loop), connections stay open from one batch to the next; without one, the batch
+opens its own and closes them. At most `connection.concurrency` lookups
 are in flight; when a `limiter` is given
 (reconciliation passes one shared by all workers through Redis), every HTTP request is also
 made inside `async with limiter():`. Each request gets
@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 
-import httpx
+import aiohttp
 
 from generations.gateways.adapter import GatewayAdapter
 from generations.gateways.base import (
@@ -29,7 +29,7 @@ from generations.gateways.base import (
     LookupRequest,
     TransientFailure,
 )
-from generations.gateways.http import GatewayAnswer, RateLimitHeaders, build_async_clients, send
+from generations.gateways.http import GatewayAnswer, RateLimitHeaders, build_session, send
 from generations.gateways.redaction import redact_error
 from generations.gateways.registry import adapter_for
 
@@ -80,23 +80,18 @@ class RateLimitWindow:
 
 
 class GatewayClients:
-    """The connection pools of one gateway connection, with one free slot per connection: a
-    lookup takes a slot of some pool and gives it back, so at most `concurrency` run at once and
-    no pool has more lookups than it has connections. Bound to the event loop that uses it."""
+    """The connection pool of one gateway connection, and a slot per connection: a lookup takes
+    a slot and gives it back, so at most `concurrency` run at once and none waits in the pool.
+    Made inside, and bound to, the event loop that uses it."""
 
     def __init__(self, connection: GatewayConnection) -> None:
         self.connection = connection
-        self._clients = build_async_clients(
-            timeout_seconds=connection.timeout_seconds, concurrency=max(connection.concurrency, 1)
-        )
-        self.slots: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
-        for client, size in self._clients:
-            for _ in range(size):
-                self.slots.put_nowait(client)
+        concurrency = max(connection.concurrency, 1)
+        self.session = build_session(timeout_seconds=connection.timeout_seconds, concurrency=concurrency)
+        self.slots = asyncio.Semaphore(concurrency)
 
     async def aclose(self) -> None:
-        for client, _ in self._clients:
-            await client.aclose()
+        await self.session.close()
 
 
 async def lookup_batch(
@@ -118,15 +113,12 @@ async def lookup_batch(
             await clients.aclose()
     adapter = adapter_for(connection.kind)
     window = RateLimitWindow()
-    slots = clients.slots
+    slots, session = clients.slots, clients.session
 
     async def bounded(request: LookupRequest) -> LookupOutcome:
-        client = await slots.get()
-        started = time.monotonic()
-        try:
-            outcome = await _lookup_one(client, adapter, connection, request, limiter, window)
-        finally:
-            slots.put_nowait(client)
+        async with slots:
+            started = time.monotonic()
+            outcome = await _lookup_one(session, adapter, connection, request, limiter, window)
         if observer is not None:
             observer(outcome, time.monotonic() - started)
         return outcome
@@ -135,7 +127,7 @@ async def lookup_batch(
 
 
 async def _lookup_one(
-    client: httpx.AsyncClient,
+    session: aiohttp.ClientSession,
     adapter: GatewayAdapter,
     connection: GatewayConnection,
     request: LookupRequest,
@@ -144,7 +136,6 @@ async def _lookup_one(
 ) -> LookupOutcome:
     try:
         http_request = adapter.build_request(
-            client,
             base_url=connection.base_url,
             path=connection.lookup_path or adapter.lookup_path,
             generation_id=request.generation_id,
@@ -153,7 +144,7 @@ async def _lookup_one(
         try:
             await window.wait()
             async with limiter() if limiter else nullcontext():
-                answer = await send(client, http_request)
+                answer = await send(session, http_request)
             window.note(answer)
         except GatewayError:
             raise
