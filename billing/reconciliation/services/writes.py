@@ -266,9 +266,9 @@ RECORD_FIELDS = [field.name for field in GatewayRecord._meta.concrete_fields if 
 
 def gateway_records_upsert(records: list[GatewayRecord]) -> None:
     """Write each generation's gateway record, replacing the one an earlier lookup left. On
-    PostgreSQL one INSERT ... VALUES ... ON CONFLICT: bulk_create's UNNEST arrays make psycopg
-    escape every raw body once more as an array element, which cost more than the rest of the
-    batch's writes."""
+    PostgreSQL one INSERT ... ON CONFLICT statement, sent for every record in one executemany:
+    bulk_create's UNNEST arrays make psycopg escape every raw body once more as an array element,
+    and one VALUES list for the batch is a new statement to parse for every batch size."""
     if not records:
         return
     if connection.vendor != "postgresql":
@@ -277,17 +277,15 @@ def gateway_records_upsert(records: list[GatewayRecord]) -> None:
         )
         return
     fields = [GatewayRecord._meta.get_field(name) for name in ("generation", *RECORD_FIELDS)]
-    key = fields[0].column
     columns = ", ".join(field.column for field in fields)
     updates = ", ".join(f"{field.column} = EXCLUDED.{field.column}" for field in fields[1:])
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    params = [field.get_db_prep_save(getattr(record, field.attname), connection) for record in records for field in fields]
     sql = (
-        f"INSERT INTO {GatewayRecord._meta.db_table} ({columns}) VALUES {', '.join([row] * len(records))} "
-        f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
+        f"INSERT INTO {GatewayRecord._meta.db_table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({fields[0].column}) DO UPDATE SET {updates}"
     )
+    rows = [[field.get_db_prep_save(getattr(record, field.attname), connection) for field in fields] for record in records]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.executemany(sql, rows)
 
 
 def retry_backoff(generation: Generation, *, now: datetime | None = None, retry_after: float | None = None) -> datetime:
