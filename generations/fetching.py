@@ -8,7 +8,6 @@ sweeps take different rows without waiting; SQLite has no SKIP LOCKED, and there
 `update()` (still due, still pending) decides which rows a claim got.
 """
 
-import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,8 +27,9 @@ from generations.gateways.base import (
     RateLimited,
     Unauthorised,
 )
-from generations.gateways.client import GatewayConnection, lookup_batch
-from generations.limits import limiter_for
+from generations import lookup_loop
+from generations.gateways.client import GatewayClients, GatewayConnection, lookup_batch
+from generations.limits import Limits, limiter_for, redis_url
 from generations.models import Generation, GenerationState
 from generations.services import generations_lease
 from operations import events
@@ -129,9 +129,9 @@ def lookup_requests_for(*, gateway: Gateway, generations: list[Generation]) -> l
 
 
 def lookups_run(*, gateway: Gateway, requests: list[LookupRequest]) -> list[LookupOutcome]:
-    """Look the requests up concurrently, within the gateway's limits shared by all workers."""
+    """Look the requests up concurrently, within the gateway's limits shared by all workers, on
+    connections this worker thread keeps open from one batch to the next."""
     connection = GatewayConnection.of(gateway)
-    limiter = limiter_for(gateway, timeout_seconds=connection.timeout_seconds)
 
     tally = events.Tally()
 
@@ -140,13 +140,19 @@ def lookups_run(*, gateway: Gateway, requests: list[LookupRequest]) -> list[Look
         tally.observe(events.LOOKUP_SECONDS, seconds, gateway=gateway.slug)
 
     async def run() -> list[LookupOutcome]:
+        clients = await lookup_loop.kept(("clients", connection), lambda: GatewayClients(connection))
+        limiter = await lookup_loop.kept(
+            ("limiter", gateway.pk, redis_url(), Limits.of(gateway, timeout_seconds=connection.timeout_seconds)),
+            lambda: limiter_for(gateway, timeout_seconds=connection.timeout_seconds),
+        )
         try:
-            return await lookup_batch(connection, requests, limiter=limiter, observer=observe)
+            return await lookup_batch(connection, requests, limiter=limiter, observer=observe, clients=clients)
         finally:
-            await limiter.aclose()
+            # Slots given back at the end of the batch reach Redis now, not when the next batch runs.
+            await limiter.flush()
 
     try:
-        return asyncio.run(run())
+        return lookup_loop.run(run())
     finally:
         tally.flush()
 

@@ -214,9 +214,13 @@ class RedisLimiter:
         finally:
             await self.release(token)
 
-    async def aclose(self) -> None:
+    async def flush(self) -> None:
+        """Wait until the slots given back so far are back in Redis."""
         if self._exchanging is not None and not self._exchanging.done():
             await self._exchanging
+
+    async def aclose(self) -> None:
+        await self.flush()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -266,6 +270,9 @@ class LocalLimiter:
         finally:
             self._slots.release()
 
+    async def flush(self) -> None:
+        return None
+
     async def aclose(self) -> None:
         return None
 
@@ -276,7 +283,8 @@ _local_limiters_lock = threading.Lock()
 
 def limiter_for(gateway, *, timeout_seconds: float = 30.0) -> RedisLimiter | LocalLimiter:
     """The limiter of a gateway: call it for an async context manager around one request;
-    `await limiter.aclose()` in the same event loop when the batch is done."""
+    `await limiter.flush()` in the same event loop when a batch is done, and `aclose()` there
+    when the limiter is no longer used."""
     limits = Limits.of(gateway, timeout_seconds=timeout_seconds)
     name = f"gateway:{gateway.pk}"
     url = redis_url()

@@ -8,6 +8,7 @@ at scrape time. Without Redis (the SQLite demo) they are kept in this process on
 Counting never gets in the way of the work it counts: a Redis failure is logged and dropped.
 """
 
+import functools
 import json
 import logging
 import threading
@@ -61,7 +62,12 @@ _client = None
 
 
 def _field(metric: EventMetric, suffix: str, labels: dict[str, str]) -> str:
-    return json.dumps([metric.name + suffix, sorted(labels.items())])
+    return _field_named(metric.name + suffix, tuple(sorted(labels.items())))
+
+
+@functools.lru_cache(maxsize=4096)
+def _field_named(name: str, labels: tuple[tuple[str, str], ...]) -> str:
+    return json.dumps([name, [list(label) for label in labels]])
 
 
 def _redis():
@@ -104,21 +110,23 @@ def _bound_text(bound: float) -> str:
 
 
 class Tally:
-    """Events gathered in memory and sent in one round trip (a lookup batch has hundreds)."""
+    """Events gathered in memory, added up per sample, and sent in one round trip (a lookup
+    batch has hundreds of events but a few dozen samples)."""
 
     def __init__(self) -> None:
-        self._increments: list[tuple[str, float]] = []
+        self._increments: defaultdict[str, float] = defaultdict(float)
 
     def count(self, metric: EventMetric, amount: float = 1, **labels: str) -> None:
         if amount:
-            self._increments.append((_field(metric, "_total", labels), amount))
+            self._increments[_field(metric, "_total", labels)] += amount
 
     def observe(self, metric: EventMetric, seconds: float, **labels: str) -> None:
-        self._increments.extend(_histogram_increments(metric, labels, seconds))
+        for field, amount in _histogram_increments(metric, labels, seconds):
+            self._increments[field] += amount
 
     def flush(self) -> None:
-        increments, self._increments = self._increments, []
-        _add(increments)
+        increments, self._increments = self._increments, defaultdict(float)
+        _add(increments.items())
 
 
 def count(metric: EventMetric, amount: float = 1, **labels: str) -> None:

@@ -6,10 +6,8 @@ http.py; concurrency and batching in client.py.
 
 from typing import ClassVar
 
-import httpx
-
 from generations.gateways.base import BadPayload, GatewayGenerationRecord
-from generations.gateways.http import GatewayAnswer, raise_for_status
+from generations.gateways.http import GatewayAnswer, HttpRequest, raise_for_status
 
 
 class GatewayAdapter:
@@ -19,9 +17,7 @@ class GatewayAdapter:
     kind: ClassVar[str]
     lookup_path: ClassVar[str] = "/api/v1/generation"
 
-    def build_request(
-        self, client: httpx.AsyncClient, *, base_url: str, path: str, generation_id: str, secret: str
-    ) -> httpx.Request:
+    def build_request(self, *, base_url: str, path: str, generation_id: str, secret: str) -> HttpRequest:
         raise NotImplementedError
 
     def parse_body(self, body: str) -> GatewayGenerationRecord:

@@ -1,7 +1,10 @@
 """Looking many generations up at once, concurrently, within a gateway's limits.
 
-A batch spreads its lookups over a few small httpx connection pools (http.build_async_clients).
-At most `connection.concurrency` lookups are in flight; when a `limiter` is given
+A batch sends its lookups through a GatewayClients, one aiohttp session (http.build_session):
+given one that outlives the batch (generations/lookup_loop.py keeps one per gateway for a
+worker's event loop), connections stay open from one batch to the next; without one, the batch
+opens its own and closes them. At most `connection.concurrency` lookups
+are in flight; when a `limiter` is given
 (reconciliation passes one shared by all workers through Redis), every HTTP request is also
 made inside `async with limiter():`. Each request gets
 exactly one outcome, in request order: a record or a GatewayError instance. Nothing else
@@ -12,10 +15,10 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, nullcontext
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 
-import httpx
+import aiohttp
 
 from generations.gateways.adapter import GatewayAdapter
 from generations.gateways.base import (
@@ -26,7 +29,7 @@ from generations.gateways.base import (
     LookupRequest,
     TransientFailure,
 )
-from generations.gateways.http import GatewayAnswer, RateLimitHeaders, build_async_clients, send
+from generations.gateways.http import GatewayAnswer, RateLimitHeaders, build_session, send
 from generations.gateways.redaction import redact_error
 from generations.gateways.registry import adapter_for
 
@@ -76,42 +79,55 @@ class RateLimitWindow:
             await asyncio.sleep(delay)
 
 
+class GatewayClients:
+    """The connection pool of one gateway connection, and a slot per connection: a lookup takes
+    a slot and gives it back, so at most `concurrency` run at once and none waits in the pool.
+    Made inside, and bound to, the event loop that uses it."""
+
+    def __init__(self, connection: GatewayConnection) -> None:
+        self.connection = connection
+        concurrency = max(connection.concurrency, 1)
+        self.session = build_session(timeout_seconds=connection.timeout_seconds, concurrency=concurrency)
+        self.slots = asyncio.Semaphore(concurrency)
+
+    async def aclose(self) -> None:
+        await self.session.close()
+
+
 async def lookup_batch(
     connection: GatewayConnection,
     requests: Sequence[LookupRequest],
     *,
     limiter: Limiter | None = None,
     observer: OutcomeObserver | None = None,
+    clients: GatewayClients | None = None,
 ) -> list[LookupOutcome]:
-    """Look every request up concurrently; one outcome per request, in the same order."""
+    """Look every request up concurrently; one outcome per request, in the same order. Given
+    `clients` (of the same connection, on this event loop), their open connections are used and
+    left open; otherwise the batch's own are opened and closed."""
+    if clients is None:
+        clients = GatewayClients(connection)
+        try:
+            return await lookup_batch(connection, requests, limiter=limiter, observer=observer, clients=clients)
+        finally:
+            await clients.aclose()
     adapter = adapter_for(connection.kind)
-    concurrency = max(connection.concurrency, 1)
     window = RateLimitWindow()
-    async with AsyncExitStack() as stack:
-        # One free slot per connection: a lookup takes a slot of some pool and gives it back,
-        # so at most `concurrency` run at once and no pool has more than it has connections.
-        slots: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
-        for client, size in build_async_clients(timeout_seconds=connection.timeout_seconds, concurrency=concurrency):
-            await stack.enter_async_context(client)
-            for _ in range(size):
-                slots.put_nowait(client)
+    slots, session = clients.slots, clients.session
 
-        async def bounded(request: LookupRequest) -> LookupOutcome:
-            client = await slots.get()
+    async def bounded(request: LookupRequest) -> LookupOutcome:
+        async with slots:
             started = time.monotonic()
-            try:
-                outcome = await _lookup_one(client, adapter, connection, request, limiter, window)
-            finally:
-                slots.put_nowait(client)
-            if observer is not None:
-                observer(outcome, time.monotonic() - started)
-            return outcome
+            outcome = await _lookup_one(session, adapter, connection, request, limiter, window)
+        if observer is not None:
+            observer(outcome, time.monotonic() - started)
+        return outcome
 
-        return list(await asyncio.gather(*(bounded(request) for request in requests)))
+    return list(await asyncio.gather(*(bounded(request) for request in requests)))
 
 
 async def _lookup_one(
-    client: httpx.AsyncClient,
+    session: aiohttp.ClientSession,
     adapter: GatewayAdapter,
     connection: GatewayConnection,
     request: LookupRequest,
@@ -120,7 +136,6 @@ async def _lookup_one(
 ) -> LookupOutcome:
     try:
         http_request = adapter.build_request(
-            client,
             base_url=connection.base_url,
             path=connection.lookup_path or adapter.lookup_path,
             generation_id=request.generation_id,
@@ -129,7 +144,7 @@ async def _lookup_one(
         try:
             await window.wait()
             async with limiter() if limiter else nullcontext():
-                answer = await send(client, http_request)
+                answer = await send(session, http_request)
             window.note(answer)
         except GatewayError:
             raise

@@ -8,8 +8,6 @@ client with the id that was asked for.
 
 from decimal import Decimal
 
-import httpx
-
 from generations.gateways.adapter import GatewayAdapter, endpoint
 from generations.gateways.base import GatewayGenerationRecord
 from generations.gateways.fields import (
@@ -23,7 +21,7 @@ from generations.gateways.fields import (
     scalars,
 )
 from generations.gateways.display import display, set_aside_note, shown
-from generations.gateways.http import bearer_headers, load_json_object
+from generations.gateways.http import HttpRequest, bearer_headers, load_json_object
 
 MILLISECONDS_PER_MINUTE = Decimal(60_000)
 EXTRA_FIELDS = ("endpoint", "query_time", "avg_tokens_per_nano", "avg_response_time_minutes_per_transaction")
@@ -61,9 +59,9 @@ class FastRouterAdapter(GatewayAdapter):
     kind = "fastrouter"
 
     def build_request(
-        self, client: httpx.AsyncClient, *, base_url: str, path: str, generation_id: str, secret: str
-    ) -> httpx.Request:
-        return client.build_request(
+        self, *, base_url: str, path: str, generation_id: str, secret: str
+    ) -> HttpRequest:
+        return HttpRequest(
             "POST",
             endpoint(base_url, path),
             json={"generation_id": generation_id},

@@ -6,8 +6,6 @@ generation may read it, and records are kept for at least 7 days. `success: fals
 error: NotFound when the gateway says it does not know the id, BadPayload otherwise.
 """
 
-import httpx
-
 from generations.gateways.adapter import GatewayAdapter, endpoint
 from generations.gateways.base import BadPayload, GatewayGenerationRecord, NotFound
 from generations.gateways.fields import (
@@ -18,7 +16,7 @@ from generations.gateways.fields import (
     read_string,
     scalars,
 )
-from generations.gateways.http import bearer_headers, load_json_object
+from generations.gateways.http import HttpRequest, bearer_headers, load_json_object
 
 LOOKUP_PATH = "/api/v1/generations"
 LOOKUP_PATHS = (LOOKUP_PATH, "/api/v1/generation")
@@ -60,12 +58,12 @@ class KushRouterAdapter(GatewayAdapter):
     lookup_path = LOOKUP_PATH
 
     def build_request(
-        self, client: httpx.AsyncClient, *, base_url: str, path: str, generation_id: str, secret: str
-    ) -> httpx.Request:
+        self, *, base_url: str, path: str, generation_id: str, secret: str
+    ) -> HttpRequest:
         # A base URL may point at the `/api/v1/generation` alias; its 307 is followed by http.py.
         if base_url.rstrip("/").endswith(LOOKUP_PATHS):
             path = ""
-        return client.build_request(
+        return HttpRequest(
             "GET", endpoint(base_url, path), params={"id": generation_id}, headers=bearer_headers(secret)
         )
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from generations.gateways.adapter import endpoint
 from generations.gateways.base import BadPayload
-from generations.gateways.http import build_async_client, load_json_object, raise_for_status, send
+from generations.gateways.http import HttpRequest, build_session, load_json_object, raise_for_status, send
 from lib.constants import PER_MILLION
 from lib.precision import MONEY_INTEGER_DIGITS, stored_amount
 
@@ -103,8 +103,8 @@ def fetch_model_list(*, base_url: str, timeout_seconds: float = TIMEOUT_SECONDS)
 
 
 async def _fetch(*, base_url: str, timeout_seconds: float) -> PriceList:
-    async with build_async_client(timeout_seconds=timeout_seconds, concurrency=1) as client:
-        answer = await send(client, client.build_request("GET", endpoint(base_url, MODELS_PATH)))
+    async with build_session(timeout_seconds=timeout_seconds, concurrency=1) as session:
+        answer = await send(session, HttpRequest("GET", endpoint(base_url, MODELS_PATH)))
     raise_for_status(answer)
     return parse_model_list(answer.body)
 

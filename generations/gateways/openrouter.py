@@ -7,8 +7,6 @@ Token counts are the provider's native ones; `tokens_prompt`/`tokens_completion`
 own normalised counts) are kept under `extra`.
 """
 
-import httpx
-
 from generations.gateways.adapter import GatewayAdapter, endpoint
 from generations.gateways.base import BadPayload, GatewayGenerationRecord
 from generations.gateways.fields import (
@@ -22,7 +20,7 @@ from generations.gateways.fields import (
     scalars,
 )
 from generations.gateways.display import display, set_aside_note, shown
-from generations.gateways.http import bearer_headers, load_json_object
+from generations.gateways.http import HttpRequest, bearer_headers, load_json_object
 
 EXTRA_FIELDS = (
     "upstream_id",
@@ -101,9 +99,9 @@ class OpenRouterAdapter(GatewayAdapter):
     kind = "openrouter"
 
     def build_request(
-        self, client: httpx.AsyncClient, *, base_url: str, path: str, generation_id: str, secret: str
-    ) -> httpx.Request:
-        return client.build_request(
+        self, *, base_url: str, path: str, generation_id: str, secret: str
+    ) -> HttpRequest:
+        return HttpRequest(
             "GET",
             endpoint(base_url, path),
             params={"id": generation_id},

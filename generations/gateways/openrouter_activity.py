@@ -23,7 +23,7 @@ from decimal import Decimal
 from generations.gateways.adapter import endpoint
 from generations.gateways.base import BadPayload
 from generations.gateways.fields import read_bool, read_count, read_decimal, read_string
-from generations.gateways.http import bearer_headers, build_async_client, load_json_object, raise_for_status, send
+from generations.gateways.http import HttpRequest, bearer_headers, build_session, load_json_object, raise_for_status, send
 
 # A list of keys longer than this many pages is not an answer we trust (a gateway looping offsets).
 MAX_KEY_PAGES = 1000
@@ -120,18 +120,18 @@ def parse_activity(body: str) -> list[ActivityRow]:
     return rows
 
 
-async def _get(client, url: str, *, secret: str, params: dict) -> str:
-    answer = await send(client, client.build_request("GET", url, params=params, headers=bearer_headers(secret)))
+async def _get(session, url: str, *, secret: str, params: dict) -> str:
+    answer = await send(session, HttpRequest("GET", url, params=params, headers=bearer_headers(secret)))
     raise_for_status(answer)
     return answer.body
 
 
 async def _fetch_keys(base_url: str, secret: str) -> list[GatewayKey]:
     keys: list[GatewayKey] = []
-    async with build_async_client(timeout_seconds=TIMEOUT_SECONDS, concurrency=1) as client:
+    async with build_session(timeout_seconds=TIMEOUT_SECONDS, concurrency=1) as session:
         for _ in range(MAX_KEY_PAGES):
             params = {"include_disabled": "true", "offset": str(len(keys))}
-            page = parse_keys_page(await _get(client, endpoint(base_url, "/api/v1/keys"), secret=secret, params=params))
+            page = parse_keys_page(await _get(session, endpoint(base_url, "/api/v1/keys"), secret=secret, params=params))
             if not page:
                 return keys
             keys.extend(page)
@@ -139,13 +139,13 @@ async def _fetch_keys(base_url: str, secret: str) -> list[GatewayKey]:
 
 
 async def _fetch_activity(base_url: str, secret: str, day: date, key_hashes: list[str | None]) -> list[list[ActivityRow]]:
-    async with build_async_client(timeout_seconds=TIMEOUT_SECONDS, concurrency=1) as client:
+    async with build_session(timeout_seconds=TIMEOUT_SECONDS, concurrency=1) as session:
         results = []
         for key_hash in key_hashes:
             params = {"date": day.isoformat()}
             if key_hash is not None:
                 params["api_key_hash"] = key_hash
-            rows = parse_activity(await _get(client, endpoint(base_url, "/api/v1/activity"), secret=secret, params=params))
+            rows = parse_activity(await _get(session, endpoint(base_url, "/api/v1/activity"), secret=secret, params=params))
             strays = [row for row in rows if row.day != day]
             if strays:
                 raise BadPayload(f"asked for {day}, the gateway answered about {strays[0].day}")

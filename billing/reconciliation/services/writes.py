@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from datetime import datetime
 
 from django.core.mail import mail_admins
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import ApiKey, Gateway
@@ -53,6 +53,7 @@ __all__ = [
     "decisions_apply",
     "discrepancies_upsert",
     "gateway_pause",
+    "gateway_records_upsert",
     "retry_backoff",
 ]
 
@@ -124,10 +125,7 @@ def _write(*, decisions: list[tuple[Generation, Decision]], leased_until: dateti
         for generation, decision in settled
         if decision.record is not None or decision.raw_body is not None
     ]
-    if records:
-        GatewayRecord.objects.bulk_create(
-            records, update_conflicts=True, unique_fields=["generation"], update_fields=RECORD_FIELDS
-        )
+    gateway_records_upsert(records)
     discrepancies_upsert(settled=settled, now=now)
     generations_transition(changes=changes, now=now)
     for generation, intent in intents:
@@ -264,6 +262,30 @@ def _record_fields(decision: Settle, now: datetime) -> dict:
 
 # Every field of a GatewayRecord but its key: what a second lookup of a generation overwrites.
 RECORD_FIELDS = [field.name for field in GatewayRecord._meta.concrete_fields if not field.primary_key]
+
+
+def gateway_records_upsert(records: list[GatewayRecord]) -> None:
+    """Write each generation's gateway record, replacing the one an earlier lookup left. On
+    PostgreSQL one INSERT ... ON CONFLICT statement, sent for every record in one executemany:
+    bulk_create's UNNEST arrays make psycopg escape every raw body once more as an array element,
+    and one VALUES list for the batch is a new statement to parse for every batch size."""
+    if not records:
+        return
+    if connection.vendor != "postgresql":
+        GatewayRecord.objects.bulk_create(
+            records, update_conflicts=True, unique_fields=["generation"], update_fields=RECORD_FIELDS
+        )
+        return
+    fields = [GatewayRecord._meta.get_field(name) for name in ("generation", *RECORD_FIELDS)]
+    columns = ", ".join(field.column for field in fields)
+    updates = ", ".join(f"{field.column} = EXCLUDED.{field.column}" for field in fields[1:])
+    sql = (
+        f"INSERT INTO {GatewayRecord._meta.db_table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({fields[0].column}) DO UPDATE SET {updates}"
+    )
+    rows = [[field.get_db_prep_save(getattr(record, field.attname), connection) for field in fields] for record in records]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def retry_backoff(generation: Generation, *, now: datetime | None = None, retry_after: float | None = None) -> datetime:
