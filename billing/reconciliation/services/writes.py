@@ -120,13 +120,13 @@ def _write(*, decisions: list[tuple[Generation, Decision]], leased_until: dateti
     if len(decisions) > len(changes):
         done[SKIPPED] += len(decisions) - len(changes)
     records = [
-        GatewayRecord(generation_id=generation.pk, **_record_fields(decision, now))
+        GatewayRecord(generation_id=generation.pk, created_at=generation.created_at, **_record_fields(decision, now))
         for generation, decision in settled
         if decision.record is not None or decision.raw_body is not None
     ]
     if records:
         GatewayRecord.objects.bulk_create(
-            records, update_conflicts=True, unique_fields=["generation"], update_fields=RECORD_FIELDS
+            records, update_conflicts=True, unique_fields=["generation", "created_at"], update_fields=RECORD_FIELDS
         )
     discrepancies_upsert(settled=settled, now=now)
     generations_transition(changes=changes, now=now)
@@ -263,7 +263,7 @@ def _record_fields(decision: Settle, now: datetime) -> dict:
 
 
 # Every field of a GatewayRecord but its key: what a second lookup of a generation overwrites.
-RECORD_FIELDS = [field.name for field in GatewayRecord._meta.concrete_fields if not field.primary_key]
+RECORD_FIELDS = [field.name for field in GatewayRecord._meta.concrete_fields if field.name not in ("generation", "created_at")]
 
 
 def retry_backoff(generation: Generation, *, now: datetime | None = None, retry_after: float | None = None) -> datetime:

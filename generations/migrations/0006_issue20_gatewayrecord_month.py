@@ -1,0 +1,43 @@
+"""Gateway records carry their generation's created_at, the month both tables are partitioned by
+on PostgreSQL (0007), and name (generation, created_at) as what an upsert conflicts on. On
+PostgreSQL the partitioned table's primary key is that pair, so the constraint exists there in
+Django's state only."""
+
+from django.db import migrations, models
+
+
+def copy_created_at(apps, schema_editor):
+    GatewayRecord = apps.get_model("generations", "GatewayRecord")
+    Generation = apps.get_model("generations", "Generation")
+    GatewayRecord.objects.update(
+        created_at=models.Subquery(Generation.objects.filter(pk=models.OuterRef("generation_id")).values("created_at")[:1])
+    )
+
+
+CONSTRAINT = models.UniqueConstraint(fields=["generation", "created_at"], name="gatewayrecord_generation_month")
+
+
+def add_constraint(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        schema_editor.add_constraint(apps.get_model("generations", "GatewayRecord"), CONSTRAINT)
+
+
+def remove_constraint(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        schema_editor.remove_constraint(apps.get_model("generations", "GatewayRecord"), CONSTRAINT)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("generations", "0005_merge_recheck_and_list_indexes")]
+
+    operations = [
+        migrations.AddField(
+            model_name="gatewayrecord", name="created_at", field=models.DateTimeField(editable=False, null=True)
+        ),
+        migrations.RunPython(copy_created_at, migrations.RunPython.noop),
+        migrations.AlterField(model_name="gatewayrecord", name="created_at", field=models.DateTimeField(editable=False)),
+        migrations.SeparateDatabaseAndState(
+            state_operations=[migrations.AddConstraint(model_name="gatewayrecord", constraint=CONSTRAINT)],
+            database_operations=[migrations.RunPython(add_constraint, remove_constraint)],
+        ),
+    ]
