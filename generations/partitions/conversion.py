@@ -47,11 +47,12 @@ TRIGGERS_SQL = f"""
 CREATE FUNCTION generation_identity_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     -- ON CONFLICT (id): an update that moves a row to another month's partition inserts it there
-    -- again; its identity stays. A repeated (gateway_id, external_id) still fails on the unique
+    -- again; its identity follows. A repeated (gateway_id, external_id) still fails on the unique
     -- constraint.
     INSERT INTO {IDENTITY_TABLE} (id, gateway_id, external_id, created_at)
     VALUES (NEW.id, NEW.gateway_id, NEW.external_id, NEW.created_at)
-    ON CONFLICT (id) DO NOTHING;
+    ON CONFLICT (id) DO UPDATE SET gateway_id = EXCLUDED.gateway_id, external_id = EXCLUDED.external_id,
+        created_at = EXCLUDED.created_at;
     RETURN NEW;
 END $$;
 
@@ -64,8 +65,11 @@ END $$;
 
 CREATE FUNCTION generation_identity_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    -- Not while rows move out of a DEFAULT partition, nor when an update moved the row to another
+    -- month's partition (PostgreSQL runs that as a delete and an insert).
     IF coalesce(current_setting('{MOVING_SETTING}', true), '') <> 'on' THEN
-        DELETE FROM {IDENTITY_TABLE} WHERE id = OLD.id;
+        DELETE FROM {IDENTITY_TABLE} WHERE id = OLD.id
+            AND NOT EXISTS (SELECT 1 FROM {GENERATIONS} WHERE id = OLD.id);
     END IF;
     RETURN NULL;
 END $$;
