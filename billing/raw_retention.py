@@ -36,7 +36,9 @@ def month_unsettled_reason(month: Month) -> str:
     """Why the month's raw bodies must stay, or "" if they may go."""
     start, end = month.start, month.end
     teams = set(
-        DailySpend.objects.filter(day__gte=start.date(), day__lt=end.date()).values_list("team_id", flat=True).distinct()
+        DailySpend.objects.filter(day__gte=start.date(), day__lt=end.date())
+        .values_list("team_id", flat=True)
+        .distinct()
     )
     invoices = Invoice.objects.filter(period=start.date()).exclude(status=InvoiceStatus.VOID)
     if invoices.exclude(status=InvoiceStatus.FINALIZED).exists():
@@ -44,7 +46,8 @@ def month_unsettled_reason(month: Month) -> str:
     if teams - set(invoices.values_list("team_id", flat=True)):
         return "a team with spend in the month has no finalized invoice for it"
     findings = Discrepancy.objects.filter(status__in=OPEN_STATUSES).filter(
-        Q(generation__created_at__gte=start, generation__created_at__lt=end) | Q(day__gte=start.date(), day__lt=end.date())
+        Q(generation__created_at__gte=start, generation__created_at__lt=end)
+        | Q(day__gte=start.date(), day__lt=end.date())
     )
     if findings.exists():
         return "a finding of the month is still open"

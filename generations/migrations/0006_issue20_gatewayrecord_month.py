@@ -9,9 +9,8 @@ from django.db import migrations, models
 def copy_created_at(apps, schema_editor):
     GatewayRecord = apps.get_model("generations", "GatewayRecord")
     Generation = apps.get_model("generations", "Generation")
-    GatewayRecord.objects.update(
-        created_at=models.Subquery(Generation.objects.filter(pk=models.OuterRef("generation_id")).values("created_at")[:1])
-    )
+    created_at = Generation.objects.filter(pk=models.OuterRef("generation_id")).values("created_at")[:1]
+    GatewayRecord.objects.update(created_at=models.Subquery(created_at))
 
 
 CONSTRAINT = models.UniqueConstraint(fields=["generation", "created_at"], name="gatewayrecord_generation_month")
@@ -35,7 +34,9 @@ class Migration(migrations.Migration):
             model_name="gatewayrecord", name="created_at", field=models.DateTimeField(editable=False, null=True)
         ),
         migrations.RunPython(copy_created_at, migrations.RunPython.noop),
-        migrations.AlterField(model_name="gatewayrecord", name="created_at", field=models.DateTimeField(editable=False)),
+        migrations.AlterField(
+            model_name="gatewayrecord", name="created_at", field=models.DateTimeField(editable=False)
+        ),
         migrations.SeparateDatabaseAndState(
             state_operations=[migrations.AddConstraint(model_name="gatewayrecord", constraint=CONSTRAINT)],
             database_operations=[migrations.RunPython(add_constraint, remove_constraint)],

@@ -111,7 +111,8 @@ def months_to_create(*, months_ahead: int, now: datetime | None = None) -> list[
     with connection.cursor() as cursor:
         for table in PARTITIONED_TABLES:
             cursor.execute(
-                f"SELECT DISTINCT date_trunc('month', created_at AT TIME ZONE 'UTC') FROM {default_partition_name(table)}"
+                "SELECT DISTINCT date_trunc('month', created_at AT TIME ZONE 'UTC') "
+                f"FROM {default_partition_name(table)}"
             )
             months.update(Month.of(moment) for (moment,) in cursor.fetchall())
     return sorted(months, key=lambda month: (month.year, month.month))

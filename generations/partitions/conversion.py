@@ -10,9 +10,10 @@ The shape, and why:
   (gateway, id) whatever month a repeat claims, and foreign keys to a generation (discrepancies,
   gateway records) point at its `id`. Triggers keep it in step with the generations table, so
   every writer (ingest's COPY, the ORM, the benchmark's COPY and generator) goes through the same
-  structures: insert adds the identity (a repeated (gateway, external_id) fails on its unique
-  constraint, as it did on the table before), delete removes it, an update of the three columns
-  follows, TRUNCATE empties it.
+  structures: an insert statement adds its rows' identities in one set-based insert (a statement
+  trigger with a transition table; a repeated (gateway, external_id) fails on the unique
+  constraint, as it did on the table before), delete removes them, an update of the three columns
+  follows, TRUNCATE empties the table.
 - `generations_generation` is keyed (id, created_at); it keeps a plain (gateway_id, external_id)
   index so lookups by gateway id stay index probes.
 - `generations_gatewayrecord` is keyed (generation_id, created_at), `created_at` being the
@@ -46,14 +47,12 @@ UNIQUE_IDENTITY = "generation_unique_gateway_external_id"
 TRIGGERS_SQL = f"""
 CREATE FUNCTION generation_identity_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    -- ON CONFLICT (id): an update that moves a row to another month's partition inserts it there
-    -- again; its identity follows. A repeated (gateway_id, external_id) still fails on the unique
-    -- constraint.
+    -- Once per statement, from the rows it inserted: a COPY of thousands of rows adds their
+    -- identities in one set-based insert. A repeated (gateway_id, external_id) fails the statement
+    -- on the unique constraint, as it failed on the table before.
     INSERT INTO {IDENTITY_TABLE} (id, gateway_id, external_id, created_at)
-    VALUES (NEW.id, NEW.gateway_id, NEW.external_id, NEW.created_at)
-    ON CONFLICT (id) DO UPDATE SET gateway_id = EXCLUDED.gateway_id, external_id = EXCLUDED.external_id,
-        created_at = EXCLUDED.created_at;
-    RETURN NEW;
+    SELECT id, gateway_id, external_id, created_at FROM inserted;
+    RETURN NULL;
 END $$;
 
 CREATE FUNCTION generation_identity_update() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -65,11 +64,17 @@ END $$;
 
 CREATE FUNCTION generation_identity_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    -- Not while rows move out of a DEFAULT partition, nor when an update moved the row to another
-    -- month's partition (PostgreSQL runs that as a delete and an insert).
-    IF coalesce(current_setting('{MOVING_SETTING}', true), '') <> 'on' THEN
-        DELETE FROM {IDENTITY_TABLE} WHERE id = OLD.id
-            AND NOT EXISTS (SELECT 1 FROM {GENERATIONS} WHERE id = OLD.id);
+    -- Not while rows move out of a DEFAULT partition. An update that moves a row to another
+    -- month's partition runs as a delete and an insert (without the update's row triggers): the
+    -- identity then follows the row where it now is.
+    IF coalesce(current_setting('{MOVING_SETTING}', true), '') = 'on' THEN
+        RETURN NULL;
+    END IF;
+    UPDATE {IDENTITY_TABLE} identity SET gateway_id = moved.gateway_id, external_id = moved.external_id,
+        created_at = moved.created_at
+        FROM {GENERATIONS} moved WHERE moved.id = OLD.id AND identity.id = OLD.id;
+    IF NOT FOUND THEN
+        DELETE FROM {IDENTITY_TABLE} WHERE id = OLD.id;
     END IF;
     RETURN NULL;
 END $$;
@@ -80,8 +85,9 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE TRIGGER generation_identity_insert BEFORE INSERT ON {GENERATIONS}
-    FOR EACH ROW EXECUTE FUNCTION generation_identity_insert();
+CREATE TRIGGER generation_identity_insert AFTER INSERT ON {GENERATIONS}
+    REFERENCING NEW TABLE AS inserted
+    FOR EACH STATEMENT EXECUTE FUNCTION generation_identity_insert();
 CREATE TRIGGER generation_identity_update AFTER UPDATE OF gateway_id, external_id, created_at ON {GENERATIONS}
     FOR EACH ROW WHEN ((OLD.gateway_id, OLD.external_id, OLD.created_at)
         IS DISTINCT FROM (NEW.gateway_id, NEW.external_id, NEW.created_at))
@@ -106,7 +112,8 @@ def _index_definitions(cursor, table: str) -> list[str]:
 def _foreign_keys(cursor, table: str) -> list[tuple[str, str]]:
     """(name, definition) of the table's own foreign keys."""
     cursor.execute(
-        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = to_regclass(%s) AND contype = 'f'",
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = to_regclass(%s) AND contype = 'f'",
         [table],
     )
     return cursor.fetchall()
@@ -156,8 +163,10 @@ def convert(cursor, *, months_ahead: int, now: datetime | None = None) -> None:
         first = present[0]
         months = [first.shifted(offset) for offset in range(_distance(first, months[-1]) + 1)]
 
-    cursor.execute(f"UPDATE {RECORDS} record SET created_at = generation.created_at FROM {GENERATIONS} generation "
-                   "WHERE generation.id = record.generation_id AND record.created_at IS DISTINCT FROM generation.created_at")
+    cursor.execute(
+        f"UPDATE {RECORDS} record SET created_at = generation.created_at FROM {GENERATIONS} generation "
+        "WHERE generation.id = record.generation_id AND record.created_at IS DISTINCT FROM generation.created_at"
+    )
     for table in (GENERATIONS, RECORDS):
         cursor.execute(
             f"CREATE TABLE {table}_partitioned (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS) "

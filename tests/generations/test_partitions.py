@@ -23,7 +23,8 @@ FAR_MONTH = Month(2031, 5)
 
 def table_of(model, pk) -> str:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT tableoid::regclass::text FROM {model._meta.db_table} WHERE {model._meta.pk.column} = %s", [pk])
+        table, key = model._meta.db_table, model._meta.pk.column
+        cursor.execute(f"SELECT tableoid::regclass::text FROM {table} WHERE {key} = %s", [pk])
         return cursor.fetchone()[0]
 
 

@@ -263,7 +263,9 @@ def _record_fields(decision: Settle, now: datetime) -> dict:
 
 
 # Every field of a GatewayRecord but its key: what a second lookup of a generation overwrites.
-RECORD_FIELDS = [field.name for field in GatewayRecord._meta.concrete_fields if field.name not in ("generation", "created_at")]
+RECORD_FIELDS = [
+    field.name for field in GatewayRecord._meta.concrete_fields if field.name not in ("generation", "created_at")
+]
 
 
 def retry_backoff(generation: Generation, *, now: datetime | None = None, retry_after: float | None = None) -> datetime:
