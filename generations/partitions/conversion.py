@@ -43,6 +43,7 @@ GENERATIONS = "generations_generation"
 RECORDS = "generations_gatewayrecord"
 GATEWAY_EXTERNAL_INDEX = "generation_gateway_external_id"
 UNIQUE_IDENTITY = "generation_unique_gateway_external_id"
+MONTHS_BEHIND = 12
 
 TRIGGERS_SQL = f"""
 CREATE FUNCTION generation_identity_insert() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -155,13 +156,16 @@ def convert(cursor, *, months_ahead: int, now: datetime | None = None) -> None:
     own_keys = {table: _foreign_keys(cursor, table) for table in (GENERATIONS, RECORDS)}
     pointing = [key for key in _foreign_keys_to(cursor, GENERATIONS) if key[0] != RECORDS]
     this_month = Month.of(now or timezone.now())
-    coming = [this_month.shifted(offset) for offset in range(months_ahead + 1)]
+    # The past year too, even if empty: late usage, imports and demo data land in their month.
+    first = this_month.shifted(-MONTHS_BEHIND)
     present = _months_present(cursor, GENERATIONS)
-    months = sorted(set(present) | set(coming), key=lambda month: (month.year, month.month))
-    if present:
-        # Contiguous from the oldest month on, so no month in between falls to DEFAULT.
+    if present and (present[0].year, present[0].month) < (first.year, first.month):
         first = present[0]
-        months = [first.shifted(offset) for offset in range(_distance(first, months[-1]) + 1)]
+    last = this_month.shifted(months_ahead)
+    if present and (present[-1].year, present[-1].month) > (last.year, last.month):
+        last = present[-1]
+    # Contiguous from the oldest month on, so no month in between falls to DEFAULT.
+    months = [first.shifted(offset) for offset in range(_distance(first, last) + 1)]
 
     cursor.execute(
         f"UPDATE {RECORDS} record SET created_at = generation.created_at FROM {GENERATIONS} generation "
