@@ -16,14 +16,16 @@ def copy_created_at(apps, schema_editor):
 CONSTRAINT = models.UniqueConstraint(fields=["generation", "created_at"], name="gatewayrecord_generation_month")
 
 
+# SQL, not schema_editor.add_constraint: SQLite's rebuilds the table from the historical model,
+# which does not have the constraint yet here.
 def add_constraint(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
-        schema_editor.add_constraint(apps.get_model("generations", "GatewayRecord"), CONSTRAINT)
+        schema_editor.execute(CONSTRAINT.create_sql(apps.get_model("generations", "GatewayRecord"), schema_editor))
 
 
 def remove_constraint(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
-        schema_editor.remove_constraint(apps.get_model("generations", "GatewayRecord"), CONSTRAINT)
+        schema_editor.execute(CONSTRAINT.remove_sql(apps.get_model("generations", "GatewayRecord"), schema_editor))
 
 
 class Migration(migrations.Migration):
