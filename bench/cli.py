@@ -1,6 +1,7 @@
 """`python -m bench --scale small|full`: prepare the database, run the scenarios, report."""
 
 import argparse
+import dataclasses
 import time
 import traceback
 from datetime import datetime, timezone
@@ -25,6 +26,12 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--results", type=Path, default=None, help="Where to write results.json (default: var/bench/).")
     parser.add_argument("--only", action="append", choices=SCENARIO_NAMES, help="Run only this scenario (repeatable).")
+    parser.add_argument(
+        "--months",
+        type=int,
+        default=None,
+        help="Months of generations in the data set (default: the scale's); the scenarios read the last.",
+    )
     parser.add_argument("--regenerate", action="store_true", help="Generate the month's data set even if present.")
     parser.add_argument(
         "--months",
@@ -46,6 +53,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     arguments = parse_arguments(argv)
     scale = SCALES[arguments.scale]
+    if arguments.months:
+        scale = dataclasses.replace(scale, months=arguments.months)
     started_at = datetime.now(timezone.utc)
     print(f"Tally benchmarks, scale {scale.name}")
     setup_started = time.perf_counter()

@@ -11,6 +11,9 @@ class Scale:
     keys: int
     models: int
     month_generations: int
+    # How many months of month_generations each: the scenarios read the last; the earlier ones
+    # show that a month's costs do not grow with the table (generations are partitioned by month).
+    months: int
     hot_key_every: int  # every n-th generation of the month belongs to the spend page's key
     spend_requests: int
     # Ingest over HTTP.
@@ -45,6 +48,7 @@ SMALL = Scale(
     keys=100,
     models=40,
     month_generations=100_000,
+    months=1,
     hot_key_every=10,
     spend_requests=20,
     ingest_records=10_000,
@@ -67,6 +71,7 @@ FULL = Scale(
     keys=2_000,
     models=40,
     month_generations=10_000_000,
+    months=3,
     hot_key_every=10,
     spend_requests=200,
     ingest_records=200_000,

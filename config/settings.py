@@ -289,6 +289,12 @@ TALLY_RECONCILE_BACKOFF_CAP_SECONDS = envfloat("TALLY_RECONCILE_BACKOFF_CAP_SECO
 TALLY_RECONCILE_MAX_UNREADABLE_ATTEMPTS = envint("TALLY_RECONCILE_MAX_UNREADABLE_ATTEMPTS", 10)
 # How long missing and unreadable generations keep being re-checked (or the gateway's retention).
 TALLY_RECHECK_HORIZON_DAYS = envint("TALLY_RECHECK_HORIZON_DAYS", 30)
+# PostgreSQL's monthly partitions of generations and gateway records (generations/partitions/):
+# how many months ahead the monthly job creates them.
+TALLY_PARTITION_MONTHS_AHEAD = envint("TALLY_PARTITION_MONTHS_AHEAD", 3)
+# Gateway records' raw bodies older than this many months are compacted to their SHA-256 and size
+# (billing/raw_retention.py); 0 keeps every body.
+TALLY_RAW_RETENTION_MONTHS = envint("TALLY_RAW_RETENTION_MONTHS", 0)
 
 # Alerts (billing/alerts/): links in mails point at TALLY_BASE_URL; webhooks get a short timeout
 # and may post over plain http to loopback only when allowed (development and tests).

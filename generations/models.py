@@ -135,11 +135,16 @@ class Generation(models.Model):
 
 
 class GatewayRecord(models.Model):
-    """What the gateway said about one generation, normalised, with the body exactly as received."""
+    """What the gateway said about one generation, normalised, with the body exactly as received.
+
+    `created_at` is the generation's, copied when the record is written: on PostgreSQL both
+    tables are partitioned by it (generations/partitions/), so a month's records sit beside its
+    generations. Writers that bulk-create pass it; save() fills it from the generation."""
 
     generation = models.OneToOneField(
         Generation, on_delete=models.CASCADE, primary_key=True, related_name="gateway_record"
     )
+    created_at = models.DateTimeField(editable=False)
     fetched_at = models.DateTimeField(default=timezone.now)
     served_model = models.CharField(max_length=200, blank=True, default="")
     provider = models.CharField(max_length=200, blank=True, default="")
@@ -163,8 +168,20 @@ class GatewayRecord(models.Model):
     # Text, not JSON: the body as received, digits and all, for audit.
     raw = models.TextField()
 
+    class Meta:
+        constraints = [
+            # What an upsert names as its conflict target; on PostgreSQL the primary key
+            # (generation_id, created_at) is this (generations 0006).
+            models.UniqueConstraint(fields=["generation", "created_at"], name="gatewayrecord_generation_month"),
+        ]
+
     def __str__(self) -> str:
         return f"gateway record of {self.generation_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.created_at is None:
+            self.created_at = self.generation.created_at
+        super().save(*args, **kwargs)
 
 
 class DailySpend(models.Model):

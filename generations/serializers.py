@@ -52,8 +52,10 @@ class GatewayRecordSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = GatewayRecord
-        exclude = ["generation"]
-        read_only_fields = [field.name for field in GatewayRecord._meta.fields if field.name != "generation"]
+        exclude = ["generation", "created_at"]  # created_at is the generation's, shown beside it
+        read_only_fields = [
+            field.name for field in GatewayRecord._meta.fields if field.name not in ("generation", "created_at")
+        ]
 
 
 class FindingSerializer(serializers.Serializer):

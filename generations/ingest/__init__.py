@@ -2,9 +2,10 @@
 
 A request is validated whole, in plain Python over the parsed list (fast enough for 10,000
 records), before anything is written: one bad record rejects the request, with every error by
-index and field. Then, in one transaction, the records are inserted with ON CONFLICT DO NOTHING
-on (gateway, external id), returning the rows that were really created; only those are added to
-the daily roll-ups. A record whose (gateway, id) was already stored is a duplicate when its
+index and field. Then, in one transaction, the records not stored yet under their (gateway,
+external id) are inserted (writing.py: COPY on PostgreSQL, where uniqueness lives in the identity
+table beside the monthly partitions; ON CONFLICT DO NOTHING on SQLite), and the rows that were
+really created are the only ones added to the daily roll-ups. A record whose (gateway, id) was already stored is a duplicate when its
 content is the same and a conflict when it differs; either way the stored row is kept.
 """
 

@@ -6,6 +6,7 @@ from django.db import connection, transaction
 
 from generations.ingest.records import CONTENT_COLUMNS, ValidRecord
 from generations.models import Generation, GenerationState
+from generations.partitions import IDENTITY_TABLE
 
 # Each column ingest inserts (a field of ValidRecord), with its PostgreSQL type for COPY and unnest.
 COLUMN_TYPES = {
@@ -40,18 +41,20 @@ def insert_new(records: list[ValidRecord]) -> set[tuple[int, str]]:
         return set()
     table = connection.ops.quote_name(Generation._meta.db_table)
     columns = ", ".join(INSERT_COLUMNS) + ", state, attempts"
-    tail = "ON CONFLICT (gateway_id, external_id) DO NOTHING RETURNING gateway_id, external_id"
     if connection.vendor == "postgresql":
-        return _insert_postgresql(records, table, columns, tail)
+        return _insert_postgresql(records, table, columns)
+    tail = "ON CONFLICT (gateway_id, external_id) DO NOTHING RETURNING gateway_id, external_id"
     return _insert_rows(records, table, columns, tail)
 
 
-def _insert_postgresql(records: list[ValidRecord], table: str, columns: str, tail: str) -> set[tuple[int, str]]:
+def _insert_postgresql(records: list[ValidRecord], table: str, columns: str) -> set[tuple[int, str]]:
     """COPY for the usual case, where none of the records is stored yet: it is several times
-    faster than INSERT ... ON CONFLICT. The records already stored are found first (one index
-    probe each); if another request stores one of the rest meanwhile, the COPY fails on the
-    unique constraint and is undone (savepoint), and INSERT ... ON CONFLICT DO NOTHING takes
-    over, so the outcome is the same, only slower."""
+    faster than INSERT. The records already stored are found first in the identity table (one
+    index probe each; generations/partitions/conversion.py says why uniqueness lives there); if
+    another request stores one of the rest meanwhile, the COPY fails on the identity's unique
+    constraint and is undone (savepoint), and an INSERT of the rows still unknown takes over,
+    again until no other request got in first, so the outcome is the same, only slower. (The
+    partitioned table has no unique (gateway_id, external_id) for ON CONFLICT to lean on.)"""
     import psycopg  # only present, and only needed, with PostgreSQL
 
     connection.ensure_connection()
@@ -59,7 +62,7 @@ def _insert_postgresql(records: list[ValidRecord], table: str, columns: str, tai
     # connection and so in the same transaction, binds server-side, in binary.
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(
-            f"SELECT gateway_id, external_id FROM {table} "
+            f"SELECT gateway_id, external_id FROM {IDENTITY_TABLE} "
             "JOIN unnest(%s::bigint[], %s::text[]) AS posted (gateway_id, external_id) USING (gateway_id, external_id)",
             [[record.gateway_id for record in records], [record.external_id for record in records]],
             binary=True,
@@ -78,12 +81,24 @@ def _insert_postgresql(records: list[ValidRecord], table: str, columns: str, tai
         except psycopg.errors.UniqueViolation:
             pass
         arrays = ", ".join(f"%s::{sql_type}[]" for sql_type in COLUMN_TYPES.values())
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT *, %s, 0 FROM unnest({arrays}) {tail}",
-            [GenerationState.PENDING.value, *(list(column) for column in zip(*map(column_values, new)))],
-            binary=True,
+        unknown = (
+            f"SELECT posted.*, %s, 0 FROM unnest({arrays}) AS posted ({', '.join(INSERT_COLUMNS)}) "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {IDENTITY_TABLE} stored "
+            "WHERE stored.gateway_id = posted.gateway_id AND stored.external_id = posted.external_id)"
         )
-        return set(cursor.fetchall())
+        params = [GenerationState.PENDING.value, *(list(column) for column in zip(*map(column_values, new)))]
+        while True:
+            try:
+                with transaction.atomic():
+                    cursor.execute(
+                        f"INSERT INTO {table} ({columns}) {unknown} RETURNING gateway_id, external_id",
+                        params,
+                        binary=True,
+                    )
+                    return set(cursor.fetchall())
+            except psycopg.errors.UniqueViolation:
+                # Another request stored one of these after this statement began; the next one sees it.
+                continue
 
 
 def _insert_rows(records: list[ValidRecord], table: str, columns: str, tail: str) -> set[tuple[int, str]]:

@@ -106,6 +106,15 @@ def test_it_lists_a_record_with_different_content_as_a_conflict_and_keeps_the_st
     assert DailySpend.objects.get(api_key=team_a.key).recorded_cost == Decimal("1.00")
 
 
+def test_it_lists_the_same_id_claiming_another_month_as_a_conflict_and_stores_no_second_row(team_a):
+    first = post(team_a.client(), [record(team_a.key, id="moved", created_at="2026-01-15T10:00:00+00:00")])
+    again = post(team_a.client(), [record(team_a.key, id="moved", created_at="2026-02-15T10:00:00+00:00")])
+
+    assert first.json()["created"] == 1
+    assert again.json() == {"created": 0, "duplicates": 0, "conflicts": ["moved"]}
+    assert Generation.objects.filter(external_id="moved").count() == 1
+
+
 def test_it_treats_the_same_id_on_another_gateway_as_another_generation(team_a):
     response = post(team_a.client(), [record(team_a.key, id="shared"), record(team_a.fast_key, id="shared")])
 

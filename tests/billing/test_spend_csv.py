@@ -111,11 +111,15 @@ def test_it_reads_generations_through_the_key_and_time_index(world):
     for months_back in (0, 1, 2):
         generations_add(world.key, created_at=month_start(months_back), cost="1", count=300, spacing=timedelta(minutes=9))
     generations_add(world.second_key, created_at=month_start(), cost="1", count=300)
+    # Another key in the exported month too: on PostgreSQL the month is a partition of its own,
+    # where a key alone in it would be served as well by the time index.
+    generations_add(world.second_key, created_at=month_start(1), cost="1", count=300)
     rows = spend_export_rows(api_key=world.key, start=month_start(1), end=month_start())
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("ANALYZE generations_generation")
         # A small test table is cheaper to scan than to index: forbid the scan to see which index serves it.
         cursor.execute("SET LOCAL enable_seqscan = off")
         plan = rows.explain()
-    assert "generation_key_time" in plan, plan
+    # On PostgreSQL the month's partition has its own copy of the index, named after its columns.
+    assert "generation_key_time" in plan or "_api_key_id_created_at_idx" in plan, plan
     assert rows.count() == 300

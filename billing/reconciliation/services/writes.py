@@ -121,7 +121,7 @@ def _write(*, decisions: list[tuple[Generation, Decision]], leased_until: dateti
     if len(decisions) > len(changes):
         done[SKIPPED] += len(decisions) - len(changes)
     records = [
-        GatewayRecord(generation_id=generation.pk, **_record_fields(decision, now))
+        GatewayRecord(generation_id=generation.pk, created_at=generation.created_at, **_record_fields(decision, now))
         for generation, decision in settled
         if decision.record is not None or decision.raw_body is not None
     ]
@@ -260,8 +260,10 @@ def _record_fields(decision: Settle, now: datetime) -> dict:
     }
 
 
-# Every field of a GatewayRecord but its key: what a second lookup of a generation overwrites.
-RECORD_FIELDS = [field.name for field in GatewayRecord._meta.concrete_fields if not field.primary_key]
+# A gateway record's key: its generation and, on PostgreSQL, the month it is partitioned by.
+KEY_FIELDS = ["generation", "created_at"]
+# Every other field: what a second lookup of a generation overwrites.
+RECORD_FIELDS = [field.name for field in GatewayRecord._meta.concrete_fields if field.name not in KEY_FIELDS]
 
 
 def gateway_records_upsert(records: list[GatewayRecord]) -> None:
@@ -273,15 +275,16 @@ def gateway_records_upsert(records: list[GatewayRecord]) -> None:
         return
     if connection.vendor != "postgresql":
         GatewayRecord.objects.bulk_create(
-            records, update_conflicts=True, unique_fields=["generation"], update_fields=RECORD_FIELDS
+            records, update_conflicts=True, unique_fields=KEY_FIELDS, update_fields=RECORD_FIELDS
         )
         return
-    fields = [GatewayRecord._meta.get_field(name) for name in ("generation", *RECORD_FIELDS)]
+    fields = [GatewayRecord._meta.get_field(name) for name in (*KEY_FIELDS, *RECORD_FIELDS)]
     columns = ", ".join(field.column for field in fields)
-    updates = ", ".join(f"{field.column} = EXCLUDED.{field.column}" for field in fields[1:])
+    key = ", ".join(field.column for field in fields[: len(KEY_FIELDS)])
+    updates = ", ".join(f"{field.column} = EXCLUDED.{field.column}" for field in fields[len(KEY_FIELDS) :])
     sql = (
         f"INSERT INTO {GatewayRecord._meta.db_table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({fields[0].column}) DO UPDATE SET {updates}"
+        f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
     )
     rows = [[field.get_db_prep_save(getattr(record, field.attname), connection) for field in fields] for record in records]
     with connection.cursor() as cursor:
