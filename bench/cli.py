@@ -26,12 +26,6 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--results", type=Path, default=None, help="Where to write results.json (default: var/bench/).")
     parser.add_argument("--only", action="append", choices=SCENARIO_NAMES, help="Run only this scenario (repeatable).")
-    parser.add_argument(
-        "--months",
-        type=int,
-        default=None,
-        help="Months of generations in the data set (default: the scale's); the scenarios read the last.",
-    )
     parser.add_argument("--regenerate", action="store_true", help="Generate the month's data set even if present.")
     parser.add_argument(
         "--months",

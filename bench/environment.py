@@ -94,14 +94,15 @@ def environment_prepare(*, database_name: str, redis_url: str) -> BenchEnvironme
         secrets_key=_kept_key(var_dir / "secrets_key", lambda: Fernet.generate_key().decode()),
         secret_key=_kept_key(var_dir / "secret_key", lambda: Fernet.generate_key().decode() * 2),
     )
+    # This process (period close, the spend page) runs as the children do: production settings,
+    # DEBUG off, over loopback http.
     os.environ.update(
-        DATABASE_URL=environment.database_url,
-        REDIS_URL=environment.redis_url,
-        CELERY_BROKER_URL=environment.redis_url,
-        TALLY_SECRETS_KEY=environment.secrets_key,
-        LOG_LEVEL="WARNING",
+        {
+            name: value
+            for name, value in environment.child_environment().items()
+            if name not in ("PYTHONUNBUFFERED", "DATABASE_CONN_MAX_AGE")
+        }
     )
-    os.environ.pop("CELERY_TASK_ALWAYS_EAGER", None)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     if str(PROJECT_DIR) not in sys.path:
         sys.path.insert(0, str(PROJECT_DIR))
@@ -111,6 +112,8 @@ def environment_prepare(*, database_name: str, redis_url: str) -> BenchEnvironme
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
+    # Pages render with the manifest of collected static files, as a deployment's do.
+    call_command("collectstatic", verbosity=0, interactive=False)
     return environment
 
 

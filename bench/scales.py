@@ -11,9 +11,6 @@ class Scale:
     keys: int
     models: int
     month_generations: int
-    # How many months of month_generations each: the scenarios read the last; the earlier ones
-    # show that a month's costs do not grow with the table (generations are partitioned by month).
-    months: int
     hot_key_every: int  # every n-th generation of the month belongs to the spend page's key
     spend_requests: int
     # Ingest over HTTP.
@@ -33,8 +30,9 @@ class Scale:
     # Memory is compared between the first and the last this-many generations reconciled.
     memory_window: int
     repeats: int  # timed repetitions of the period close and its limit; the best one counts
-    # Months the table grows to before period close, the spend page and ingest are measured again
-    # on the same month (bench/growth.py); 1 measures them once.
+    # Months of month_generations each the table grows to before period close, the spend page and
+    # ingest are measured again on the same month (bench/growth.py; generations are partitioned by
+    # month, so a month's costs should not grow with the table); 1 measures them once.
     months: int = 1
 
     @property
