@@ -225,7 +225,9 @@ def _drop_secondary_indexes_and_keys(connection: psycopg.Connection, table: str)
             recreate.append(f'ALTER TABLE {table} ADD CONSTRAINT "{constraint_name}" {constraint_definition}')
         else:
             connection.execute(f'DROP INDEX "{index_name}"')
-            recreate.append(index_definition)
+            # A partitioned table's index reads "ON ONLY table": created so, it would stay invalid,
+            # with no index on any partition. Without ONLY it is built on every partition.
+            recreate.append(index_definition.replace(" ON ONLY ", " ON ", 1))
     for constraint_name, constraint_definition in foreign_keys:
         connection.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{constraint_name}"')
         recreate.append(f'ALTER TABLE {table} ADD CONSTRAINT "{constraint_name}" {constraint_definition}')
