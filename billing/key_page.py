@@ -132,13 +132,13 @@ def model_rows(rows: Iterable[SpendRow]) -> list[ModelRow]:
 
 def generation_rows(generations: Iterable[Generation]) -> list[GenerationRow]:
     """Rows of generations read by billing.selectors.key_recent_generations (with their
-    `error_discrepancies`)."""
+    `error_kinds`)."""
     rows = []
     for generation in generations:
         disputed = generation.state == GenerationState.DISPUTED
         findings = ""
         if disputed:
-            names = [kind_info(discrepancy.kind).name for discrepancy in generation.error_discrepancies]
+            names = [kind_info(kind).name for kind in generation.error_kinds]
             findings = ", ".join(names) or NO_FINDINGS_NAMED
         rows.append(
             GenerationRow(
