@@ -5,7 +5,9 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Context, Decimal, localcontext
 
-from django.db.models import Count, Prefetch, Q, Sum
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection
+from django.db.models import Count, OuterRef, Prefetch, Q, Sum
 from django.db.models.functions import Coalesce
 
 from accounts.models import ApiKey, Team
@@ -175,25 +177,28 @@ def key_recent_generations(
     *, api_key: ApiKey, start: datetime, end: datetime, limit: int = 50, state: str = ""
 ) -> list[Generation]:
     """The key's latest generations in [start, end), newest first, optionally only those in one
-    of GENERATION_STATE_FILTERS, each with its error-level discrepancies (what makes it
-    disputed) in `error_discrepancies`.
+    of GENERATION_STATE_FILTERS, each with the kinds of its error-level discrepancies (what makes
+    it disputed), sorted, in `error_kinds`.
 
-    Reads raw generations, but only `limit` of them, through the (api_key, created_at) index.
+    Reads raw generations, but only `limit` of them, through the (api_key, created_at) index. On
+    PostgreSQL the kinds come in the same query (an array per generation), elsewhere in a second.
     """
     queryset = Generation.objects.filter(api_key=api_key, created_at__gte=start, created_at__lt=end)
     if state:
         queryset = queryset.filter(state__in=GENERATION_STATE_FILTERS[state])
-    return list(
-        queryset.only(*RECENT_GENERATION_FIELDS)
-        .prefetch_related(
-            Prefetch(
-                "discrepancies",
-                queryset=Discrepancy.objects.filter(severity=Severity.ERROR).only("generation_id", "kind").order_by("kind"),
-                to_attr="error_discrepancies",
-            )
-        )
-        .order_by("-created_at", "-id")[:limit]
+    queryset = queryset.only(*RECENT_GENERATION_FIELDS).order_by("-created_at", "-id")
+    errors = Discrepancy.objects.filter(severity=Severity.ERROR).order_by("kind")
+    if connection.vendor == "postgresql":
+        kinds = ArraySubquery(errors.filter(generation=OuterRef("pk")).values("kind"))
+        return list(queryset.annotate(error_kinds=kinds)[:limit])
+    generations = list(
+        queryset.prefetch_related(
+            Prefetch("discrepancies", queryset=errors.only("generation_id", "kind"), to_attr="error_discrepancies")
+        )[:limit]
     )
+    for generation in generations:
+        generation.error_kinds = [discrepancy.kind for discrepancy in generation.error_discrepancies]
+    return generations
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,15 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import ApiKey, Membership, Team
-from billing import selectors
+from accounts.models import ApiKey, Membership
+from billing import key_page, selectors
 from billing.alerts.budgets import budget_alerts_of_key
 from billing.charts import daily_points, daily_spend_chart
 from billing.comparison import generation_comparison
@@ -123,12 +124,14 @@ def _month_navigation(month: Month) -> dict:
 
 
 def _visible_key(request: HttpRequest, slug: str) -> ApiKey:
-    keys = ApiKey.objects.visible_to(request.user).select_related("team", "gateway")
+    """The key if the user is in its team, with the user's role there in `viewer_role`: the
+    membership that makes it visible is already joined, so the role costs no query of its own."""
+    keys = (
+        ApiKey.objects.visible_to(request.user)
+        .select_related("team", "gateway")
+        .annotate(viewer_role=F("team__memberships__role"))
+    )
     return get_object_or_404(keys, slug=slug)
-
-
-def _role(request: HttpRequest, team: Team) -> str:
-    return Membership.objects.filter(user=request.user, team=team).values_list("role", flat=True).get()
 
 
 def _team_overviews(memberships: list[Membership], month: Month) -> list[dict]:
@@ -196,7 +199,7 @@ def key_spend(request: HttpRequest, key_slug: str, month: Month) -> HttpResponse
 def _key_page(
     request: HttpRequest, api_key: ApiKey, month: Month, *, state: str = "", budget_form=None, status: int = 200
 ) -> HttpResponse:
-    role = _role(request, api_key.team)
+    role = api_key.viewer_role
     coverage = key_coverage_by_day(api_key=api_key, start=month.first_day, end=month.end, now=timezone.now())
     days = selectors.key_spend_by_day(api_key=api_key, start=month.first_day, end=month.end)
     points = daily_points(rows=days, start=month.first_day, end=month.end, coverage=coverage)
@@ -206,17 +209,20 @@ def _key_page(
     open_in_month = selectors.key_open_discrepancy_count(api_key=api_key, start=month.start_time, end=month.end_time)
     if budget_form is None and role == Membership.Role.ADMIN:
         budget_form = BudgetForm(initial={"monthly_budget": api_key.monthly_budget})
+    by_model = selectors.key_spend_by_model(api_key=api_key, start=month.first_day, end=month.end)
+    recent = selectors.key_recent_generations(api_key=api_key, start=month.start_time, end=month.end_time, state=state)
     context = {
         "api_key": api_key,
         "role": role,
         "summary": selectors.KeySpend(api_key=api_key, spend=total, open_discrepancies=open_in_month),
         "points": points,
-        "coverage_days": list(coverage.values()),
+        "day_rows": key_page.day_rows(points),
+        "coverage_days": key_page.coverage_items(coverage.values()),
         "chart": daily_spend_chart(points=points, chart_id="daily-spend", title=f"Spend per day, {month.title}"),
-        "by_model": selectors.key_spend_by_model(api_key=api_key, start=month.first_day, end=month.end),
-        "recent": selectors.key_recent_generations(
-            api_key=api_key, start=month.start_time, end=month.end_time, state=state
-        ),
+        "by_model": by_model,
+        "model_rows": key_page.model_rows(by_model),
+        "recent": recent,
+        "recent_rows": key_page.generation_rows(recent),
         # The listed generations' links differ only in their last part: one reverse, not one each.
         "generation_url_prefix": reverse("spend:generation", args=[api_key.slug, 0]).removesuffix("0/"),
         "state": state,
@@ -240,7 +246,7 @@ def key_spend_csv(request: HttpRequest, key_slug: str, month: Month) -> HttpResp
 @require_POST
 def key_budget(request: HttpRequest, key_slug: str) -> HttpResponse:
     api_key = _visible_key(request, key_slug)
-    if _role(request, api_key.team) != Membership.Role.ADMIN:
+    if api_key.viewer_role != Membership.Role.ADMIN:
         raise PermissionDenied("Only team admins can change a key's budget.")
     try:
         month = month_from(request)

@@ -253,6 +253,12 @@ if TALLY_CACHE_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "KEY_PREFIX": CACHE_KEY_PREFIX}}
+# Sessions stay in the database (a Redis restart signs nobody out), read through the shared cache
+# when there is one: a page then costs no session query. Per-process memory would let one process
+# keep a session another has ended, so without Redis they are read from the database alone.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db" if TALLY_CACHE_URL else "django.contrib.sessions.backends.db"
+)
 
 # Celery: Redis when configured, otherwise kombu's filesystem transport under var/.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL") or REDIS_URL or "filesystem://"

@@ -48,7 +48,10 @@ def key_coverage_by_day(*, api_key: ApiKey, start: date, end: date, now: datetim
     today = now.astimezone(UTC).date()
     end = min(end, today + timedelta(days=1))
     first, _ = rules.checkable_days(today=today)
-    stored = {row.day: row for row in KeyDayCoverage.objects.filter(api_key=api_key, day__gte=start, day__lt=end)}
+    stored = {
+        row.day: row
+        for row in KeyDayCoverage.objects.filter(api_key=api_key, day__gte=start, day__lt=end).only("day", "status", "reason")
+    }
     unrecorded = dict(
         _open_unrecorded(Discrepancy.objects.filter(api_key=api_key, day__gte=start, day__lt=end))
         .values("day")
