@@ -327,6 +327,8 @@ class InvoiceLine(models.Model):
     api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     model = models.CharField(max_length=200, blank=True, default="")
     description = models.CharField(max_length=500, blank=True, default="")
+    # The key's name when the line was drafted: a finalized invoice prints it as it was then.
+    key_name = models.CharField(max_length=200, blank=True, default="", editable=False)
     generations = models.BigIntegerField(default=0)
     tokens = models.BigIntegerField(default=0)
     amount_exact = money_field(default=0)

@@ -67,7 +67,7 @@ def invoice_filename(invoice: Invoice, extension: str) -> str:
 
 
 def invoice_lines(invoice: Invoice) -> list[InvoiceLine]:
-    return list(invoice.lines.select_related("api_key").order_by("kind", "api_key__name", "model", "id"))
+    return list(invoice.lines.select_related("api_key").order_by("kind", "key_name", "model", "id"))
 
 
 def invoice_issue_date(invoice: Invoice) -> date:
@@ -135,7 +135,7 @@ def invoice_document(invoice: Invoice) -> InvoiceDocument:
         verified_share=percent_text(invoice.verified_share),
         lines=[
             DocumentLine(
-                key=line.api_key.name if line.api_key else "",
+                key=line.key_name,
                 label=line.model if line.kind == InvoiceLine.Kind.USAGE else line.description,
                 generations=f"{line.generations:,}",
                 tokens=f"{line.tokens:,}",

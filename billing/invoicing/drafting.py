@@ -119,7 +119,7 @@ def _draft_lines(
     key_names: dict[int, str],
 ) -> list[InvoiceLine]:
     lines = _usage_lines(invoice, usage, key_names) + _late_usage_lines(invoice, late, key_names)
-    return _without_negative_total(lines, _adjustment_lines(invoice, adjustments))
+    return _without_negative_total(lines, _adjustment_lines(invoice, adjustments, key_names))
 
 
 def _usage_lines(invoice: Invoice, rows: list[SpendRow], key_names: dict[int, str]) -> list[InvoiceLine]:
@@ -133,6 +133,7 @@ def _usage_lines(invoice: Invoice, rows: list[SpendRow], key_names: dict[int, st
                 invoice_id=invoice.pk,
                 kind=InvoiceLine.Kind.USAGE,
                 api_key_id=api_key_id,
+                key_name=key_names[api_key_id],
                 model=model,
                 description=f"{key_names[api_key_id]} · {model}",
                 generations=row.generations,
@@ -151,6 +152,7 @@ def _late_usage_lines(invoice: Invoice, late: list[LateUsage], key_names: dict[i
             invoice_id=invoice.pk,
             kind=InvoiceLine.Kind.LATE_USAGE,
             api_key_id=item.api_key_id,
+            key_name=key_names[item.api_key_id],
             model=item.model,
             description=f"Late usage of {item.period:%Y-%m}: {key_names[item.api_key_id]} · {item.model}",
             generations=item.generations,
@@ -164,12 +166,13 @@ def _late_usage_lines(invoice: Invoice, late: list[LateUsage], key_names: dict[i
     ]
 
 
-def _adjustment_lines(invoice: Invoice, adjustments: list[Adjustment]) -> list[InvoiceLine]:
+def _adjustment_lines(invoice: Invoice, adjustments: list[Adjustment], key_names: dict[int, str]) -> list[InvoiceLine]:
     return [
         InvoiceLine(
             invoice_id=invoice.pk,
             kind=InvoiceLine.Kind.ADJUSTMENT,
             api_key_id=adjustment.discrepancy.generation.api_key_id,
+            key_name=key_names[adjustment.discrepancy.generation.api_key_id],
             model=adjustment.discrepancy.generation.model,
             description=adjustment.description,
             generations=1,

@@ -105,3 +105,15 @@ def test_a_finalized_invoice_keeps_the_terms_it_was_finalized_with(finalized, se
     )
     assert after.bill_to_name != "New Name Ltd" and after.markup_label == "Markup (0%)"
     assert (draft.bill_to_name, draft.issuer_name, draft.markup_label) == ("New Name Ltd", "Another Issuer", "Markup (50%)")
+
+
+def test_a_finalized_invoice_prints_its_keys_as_they_were_named(finalized):
+    line = finalized.lines.get()
+    key = line.api_key
+    before = [document_line.key for document_line in invoice_document(finalized).lines]
+    key.name = "Renamed later"
+    key.save()
+
+    after = [document_line.key for document_line in invoice_document(Invoice.objects.get(pk=finalized.pk)).lines]
+
+    assert before[0] and after == before and "Renamed later" not in after and line.key_name == before[0]
