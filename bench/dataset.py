@@ -15,7 +15,7 @@ A marker row records what was generated; a later run with the same parameters re
 """
 
 import time
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 import psycopg
 
@@ -23,7 +23,8 @@ from bench.environment import BenchEnvironment
 from bench.scales import Scale
 from bench.world import World, model_prices
 
-from generations.partitions import IDENTITY_TABLE, Month, partition_create, partition_name, partitions_ensure
+from generations.partitions import IDENTITY_TABLE, partition_create, partition_name, partitions_ensure
+from lib.months import Month
 
 DATA_VERSION = 2
 FINDINGS_VERSION = 3
@@ -39,9 +40,7 @@ def dataset_months(count: int) -> list[date]:
 
 
 def month_bounds(month: date = MONTH) -> tuple[datetime, datetime]:
-    start = datetime(month.year, month.month, 1, tzinfo=timezone.utc)
-    end = datetime(month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=timezone.utc)
-    return start, end
+    return Month.of(month).start, Month.of(month).end
 
 
 def dataset_ensure(

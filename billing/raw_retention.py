@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from billing.models import OPEN_STATUSES, Discrepancy, Invoice, InvoiceStatus
 from generations.models import DailySpend, GatewayRecord, Generation
-from generations.partitions import Month
+from lib.months import Month
 
 # A compacted body starts with this; the rest is {"sha256": ..., "bytes": ...}}.
 COMPACTED_PREFIX = '{"compacted": '

@@ -1,6 +1,8 @@
 """Billing periods: calendar months in UTC, named by their first day."""
 
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
+
+from lib.months import Month
 
 
 def period_of(day: date) -> date:
@@ -8,20 +10,17 @@ def period_of(day: date) -> date:
 
 
 def period_next(period: date) -> date:
-    return date(period.year + period.month // 12, period.month % 12 + 1, 1)
+    return Month.of(period).shifted(1).first_day
 
 
 def period_previous(period: date) -> date:
-    period = period_of(period)
-    return date(period.year - 1, 12, 1) if period.month == 1 else date(period.year, period.month - 1, 1)
+    return Month.of(period).shifted(-1).first_day
 
 
 def period_bounds(period: date) -> tuple[datetime, datetime]:
     """The period as a half-open UTC datetime range [start, end)."""
-    return (
-        datetime.combine(period, time.min, tzinfo=UTC),
-        datetime.combine(period_next(period), time.min, tzinfo=UTC),
-    )
+    month = Month.of(period)
+    return month.start, month.end
 
 
 # Months Tally can bill: a month's end must be a date too (9999-12 ends in year 10000).

@@ -8,6 +8,10 @@ from generations.ingest.records import CONTENT_COLUMNS, ValidRecord
 from generations.models import Generation, GenerationState
 from generations.partitions import IDENTITY_TABLE
 
+# How many times a concurrent request may store one of a batch's records first before the insert
+# gives up (each retry sees the rows the previous one lost to).
+INSERT_RACES_TAKEN = 5
+
 # Each column ingest inserts (a field of ValidRecord), with its PostgreSQL type for COPY and unnest.
 COLUMN_TYPES = {
     "gateway_id": "bigint",
@@ -87,7 +91,7 @@ def _insert_postgresql(records: list[ValidRecord], table: str, columns: str) -> 
             "WHERE stored.gateway_id = posted.gateway_id AND stored.external_id = posted.external_id)"
         )
         params = [GenerationState.PENDING.value, *(list(column) for column in zip(*map(column_values, new)))]
-        while True:
+        for attempt in range(INSERT_RACES_TAKEN):
             try:
                 with transaction.atomic():
                     cursor.execute(
@@ -97,8 +101,11 @@ def _insert_postgresql(records: list[ValidRecord], table: str, columns: str) -> 
                     )
                     return set(cursor.fetchall())
             except psycopg.errors.UniqueViolation:
-                # Another request stored one of these after this statement began; the next one sees it.
-                continue
+                # Another request stored one of these after this statement began; the next one sees
+                # it. A violation that repeats past a few races is not a race: let it surface.
+                if attempt == INSERT_RACES_TAKEN - 1:
+                    raise
+        raise AssertionError("unreachable")
 
 
 def _insert_rows(records: list[ValidRecord], table: str, columns: str, tail: str) -> set[tuple[int, str]]:

@@ -12,43 +12,19 @@ Why the tables look as they do: generations/partitions/conversion.py. On SQLite 
 does anything: the tables are plain tables.
 """
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+
+from lib.months import Month
 
 PARTITIONED_TABLES = ("generations_generation", "generations_gatewayrecord")
 IDENTITY_TABLE = "generations_generation_identity"
 # While rows move out of a DEFAULT partition, the generations' delete trigger keeps their
 # identities (they are inserted again in their month's partition).
 MOVING_SETTING = "tally.moving_partitions"
-
-
-@dataclass(frozen=True)
-class Month:
-    year: int
-    month: int
-
-    @classmethod
-    def of(cls, moment: datetime | date) -> "Month":
-        return cls(moment.year, moment.month)
-
-    def shifted(self, months: int) -> "Month":
-        index = self.year * 12 + self.month - 1 + months
-        return Month(index // 12, index % 12 + 1)
-
-    @property
-    def start(self) -> datetime:
-        return datetime(self.year, self.month, 1, tzinfo=UTC)
-
-    @property
-    def end(self) -> datetime:
-        return self.shifted(1).start
-
-    def __str__(self) -> str:
-        return f"{self.year:04d}-{self.month:02d}"
 
 
 def partition_name(table: str, month: Month) -> str:

@@ -34,10 +34,10 @@ from django.utils import timezone
 from generations.partitions import (
     IDENTITY_TABLE,
     MOVING_SETTING,
-    Month,
     default_partition_name,
     partition_name,
 )
+from lib.months import Month
 
 GENERATIONS = "generations_generation"
 RECORDS = "generations_gatewayrecord"

@@ -13,7 +13,8 @@ from billing.invoicing.settlement import unsettled_generations
 from billing.models import Discrepancy
 from billing.selectors import key_recent_generations
 from generations.models import GatewayRecord, Generation
-from generations.partitions import IDENTITY_TABLE, Month, partition_name, partitions_ensure
+from generations.partitions import IDENTITY_TABLE, partition_name, partitions_ensure
+from lib.months import Month
 from tests.billing.invoice_helpers import make_discrepancy, make_generation, make_key, make_team
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
