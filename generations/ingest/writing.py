@@ -8,10 +8,6 @@ from generations.ingest.records import CONTENT_COLUMNS, ValidRecord
 from generations.models import Generation, GenerationState
 from generations.partitions import IDENTITY_TABLE
 
-# How many times a concurrent request may store one of a batch's records first before the insert
-# gives up (each retry sees the rows the previous one lost to).
-INSERT_RACES_TAKEN = 5
-
 # Each column ingest inserts (a field of ValidRecord), with its PostgreSQL type for COPY and unnest.
 COLUMN_TYPES = {
     "gateway_id": "bigint",
@@ -65,13 +61,7 @@ def _insert_postgresql(records: list[ValidRecord], table: str, columns: str) -> 
     # Django's cursors bind client-side (quoting every value as text); this one, on the same
     # connection and so in the same transaction, binds server-side, in binary.
     with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(
-            f"SELECT gateway_id, external_id FROM {IDENTITY_TABLE} "
-            "JOIN unnest(%s::bigint[], %s::text[]) AS posted (gateway_id, external_id) USING (gateway_id, external_id)",
-            [[record.gateway_id for record in records], [record.external_id for record in records]],
-            binary=True,
-        )
-        stored = set(cursor.fetchall())
+        stored = _stored_identities(cursor, records)
         new = [record for record in records if record.identity not in stored]
         if not new:
             return set()
@@ -91,7 +81,7 @@ def _insert_postgresql(records: list[ValidRecord], table: str, columns: str) -> 
             "WHERE stored.gateway_id = posted.gateway_id AND stored.external_id = posted.external_id)"
         )
         params = [GenerationState.PENDING.value, *(list(column) for column in zip(*map(column_values, new)))]
-        for attempt in range(INSERT_RACES_TAKEN):
+        while True:
             try:
                 with transaction.atomic():
                     cursor.execute(
@@ -101,11 +91,24 @@ def _insert_postgresql(records: list[ValidRecord], table: str, columns: str) -> 
                     )
                     return set(cursor.fetchall())
             except psycopg.errors.UniqueViolation:
-                # Another request stored one of these after this statement began; the next one sees
-                # it. A violation that repeats past a few races is not a race: let it surface.
-                if attempt == INSERT_RACES_TAKEN - 1:
+                # Another request stored one of these after this statement began: the next
+                # statement sees it. A race always leaves one more of the records stored; a
+                # violation that leaves none is no race and surfaces instead of looping.
+                now_stored = _stored_identities(cursor, new)
+                if now_stored <= stored:
                     raise
-        raise AssertionError("unreachable")
+                stored = now_stored
+
+
+def _stored_identities(cursor, records: list[ValidRecord]) -> set[tuple[int, str]]:
+    """Which of the records' identities are stored, read from the identity table."""
+    cursor.execute(
+        f"SELECT gateway_id, external_id FROM {IDENTITY_TABLE} "
+        "JOIN unnest(%s::bigint[], %s::text[]) AS posted (gateway_id, external_id) USING (gateway_id, external_id)",
+        [[record.gateway_id for record in records], [record.external_id for record in records]],
+        binary=True,
+    )
+    return set(cursor.fetchall())
 
 
 def _insert_rows(records: list[ValidRecord], table: str, columns: str, tail: str) -> set[tuple[int, str]]:

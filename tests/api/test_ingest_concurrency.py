@@ -57,3 +57,36 @@ def test_overlapping_concurrent_posts_count_every_record_once(team_a):
     assert sum(answer["duplicates"] for answer in answers) == 1_000
     assert Generation.objects.count() == 3_000
     assert DailySpend.objects.get().generations == 3_000
+
+
+@pytest.fixture
+def identity_refusing_poison():
+    """A unique violation that no concurrent request causes: PostgreSQL refuses every row whose
+    id starts with "poison", as a constraint the ingest does not know of would."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW.external_id LIKE 'poison%%' THEN "
+            "RAISE EXCEPTION 'poisoned' USING ERRCODE = 'unique_violation'; END IF; RETURN NEW; END $$"
+        )
+        cursor.execute(
+            "CREATE TRIGGER refuse_poison BEFORE INSERT ON generations_generation_identity "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_poison()"
+        )
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER refuse_poison ON generations_generation_identity")
+        cursor.execute("DROP FUNCTION refuse_poison()")
+
+
+@pytest.mark.timeout(60)
+def test_a_unique_violation_no_race_explains_surfaces_and_stores_nothing(team_a, identity_refusing_poison):
+    import psycopg
+
+    records = [record(team_a.key), record(team_a.key, id="poison-1"), record(team_a.key)]
+
+    with pytest.raises(psycopg.errors.UniqueViolation, match="poisoned"):
+        team_a.client().post("/api/v1/generations/", {"generations": records}, format="json")
+
+    assert Generation.objects.count() == 0
+    assert not DailySpend.objects.exists()
