@@ -8,6 +8,7 @@ sweeps take different rows without waiting; SQLite has no SKIP LOCKED, and there
 `update()` (still due, still pending) decides which rows a claim got.
 """
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -61,15 +62,20 @@ def generations_claim_due(
     size: int | None = None,
 ) -> list[Claim]:
     """Claim up to `limit_per_gateway` due pending generations of every gateway that is not
-    paused (skipping keys that are paused), in batches of `size`, oldest due first."""
+    paused (skipping keys that are paused), in batches of `size`, oldest due first.
+
+    The batches come gateway by gateway in turn (the first of each, then the second of each...):
+    queued in that order, workers take different gateways' batches at once, so each gateway's
+    concurrency is used and one gateway's backlog does not hold the others' lookups back."""
     now = now or timezone.now()
     gateways = Gateway.objects.filter(paused_at__isnull=True).order_by("pk")
     if gateway_ids is not None:
         gateways = gateways.filter(pk__in=list(gateway_ids))
-    claims: list[Claim] = []
-    for gateway_id in gateways.values_list("pk", flat=True):
-        claims.extend(_claim_gateway(gateway_id=gateway_id, now=now, limit=limit_per_gateway, size=size or batch_size()))
-    return claims
+    per_gateway = [
+        _claim_gateway(gateway_id=gateway_id, now=now, limit=limit_per_gateway, size=size or batch_size())
+        for gateway_id in gateways.values_list("pk", flat=True)
+    ]
+    return [claim for turn in itertools.zip_longest(*per_gateway) for claim in turn if claim is not None]
 
 
 def _claim_gateway(*, gateway_id: int, now: datetime, limit: int, size: int) -> list[Claim]:

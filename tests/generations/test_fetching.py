@@ -43,6 +43,20 @@ def test_it_claims_due_generations_in_batches_per_gateway_under_a_lease(world, s
     assert len([pk for claim in generations_claim_due(now=now + timedelta(seconds=121)) for pk in claim.generation_ids]) == 30
 
 
+def test_batches_come_gateway_by_gateway_in_turn(world):
+    store(world, 60)
+    per_gateway = Counter(Generation.objects.values_list("gateway_id", flat=True))
+
+    claims = generations_claim_due(size=4)
+
+    gateways = [claim.gateway_id for claim in claims]
+    turns = min(per_gateway.values()) // 4
+    # As long as every gateway has batches left, each turn has one batch of each gateway.
+    for turn in range(turns):
+        assert sorted(gateways[turn * 3 : turn * 3 + 3]) == sorted(per_gateway), gateways
+    assert Counter(gateways) == {gateway: -(-count // 4) for gateway, count in per_gateway.items()}
+
+
 def test_it_leaves_generations_that_are_not_due_or_not_pending(world):
     later = timezone.now() + timedelta(minutes=5)
     store(world, 5, next_attempt_at=later)
