@@ -104,11 +104,12 @@ def redis_url() -> str:
 class RedisLimiter:
     """Limits shared by every process that uses the same Redis and gateway key.
 
-    Each request still takes a slot of its own (a token in the sorted set, and a start in the
-    rate log), but one script call asks for the slots of every request waiting in this process
-    and gives back the slots of every request that finished since the last call: a batch of
-    lookups costs a few Redis round trips per wave of requests, not two per request. A slot
-    given back waits, at most, for the next call: it is held a little longer, never shared.
+    Each request holds a slot (a token in the sorted set, and a start in the rate log), but one
+    script call asks for the slots of every request waiting in this process and gives back the
+    slots of every request that finished since the last call, and without a rate limit a slot
+    a request gives back goes straight to the next one waiting here while its lease is young:
+    a batch of lookups costs a few Redis round trips, not two per request. A slot given back
+    waits, at most, for the next call: it is held a little longer, never shared.
     """
 
     def __init__(self, *, url: str, name: str, limits: Limits) -> None:
@@ -124,6 +125,12 @@ class RedisLimiter:
         self._released: list[str] = []
         self._wake: asyncio.Event | None = None
         self._exchanging: asyncio.Task | None = None
+        # When each slot held was asked for (local clock, before Redis granted it: its lease
+        # runs from later). A slot given back soon enough goes to the next request waiting in
+        # this process without a round trip; each then still has most of the lease's margin
+        # beyond the request timeout. Only without a rate limit, whose log counts every start.
+        self._granted_at: dict[str, float] = {}
+        self._handoff_seconds = 0.0 if limits.rate_per_second else min(LEASE_MARGIN_SECONDS, limits.lease_seconds) / 2
 
     def _connected(self):
         # Created lazily, inside the event loop that will use it (redis.asyncio is loop-bound).
@@ -144,6 +151,14 @@ class RedisLimiter:
         return await waiter
 
     async def release(self, token: str) -> None:
+        granted_at = self._granted_at.pop(token, None)
+        if granted_at is not None and time.monotonic() - granted_at < self._handoff_seconds:
+            while self._waiting:
+                waiter = self._waiting.popleft()
+                if not waiter.done():  # not cancelled meanwhile
+                    self._granted_at[token] = granted_at
+                    waiter.set_result(token)
+                    return
         self._released.append(token)
         self._wake.set()
         self._start_exchanging()
@@ -174,12 +189,14 @@ class RedisLimiter:
                     *released,
                     *tokens,
                 ]
+                asked_at = time.monotonic()
                 answer = await self._script(keys=[self.slots_key, self.starts_key], args=arguments)
                 granted, wait_ms = (int(value) for value in answer)
                 for waiter, token in zip(waiters[:granted], tokens, strict=False):
                     if waiter.done():  # cancelled while its slot was being taken
                         self._released.append(token)
                     else:
+                        self._granted_at[token] = asked_at
                         waiter.set_result(token)
                 self._waiting.extendleft(reversed(waiters[granted:]))
                 waiters = []

@@ -22,6 +22,14 @@ from generations.rollups import SpendFacts, rollup_generations_added, rollup_gen
 # Generation.attempts is a PositiveSmallIntegerField.
 MAX_ATTEMPTS = 32767
 TRANSITION_FIELDS = ["state", "charged_cost", "attempts", "next_attempt_at", "reconciled_at"]
+TRANSITION_COLUMN_TYPES = {
+    "id": "bigint",
+    "state": "varchar",
+    "charged_cost": "numeric",
+    "attempts": "integer",
+    "next_attempt_at": "timestamptz",
+    "reconciled_at": "timestamptz",
+}
 
 
 @dataclass(frozen=True)
@@ -131,7 +139,7 @@ def generations_requeue_rechecks(*, now: datetime | None = None, limit: int = 50
 
 
 def _generations_update(generations: list[Generation]) -> None:
-    """Write TRANSITION_FIELDS of each generation: on PostgreSQL one UPDATE ... FROM (VALUES ...),
+    """Write TRANSITION_FIELDS of each generation: on PostgreSQL one UPDATE ... FROM unnest(...),
     which costs far less to build than bulk_update's CASE per field and row."""
     if not generations:
         return
@@ -139,22 +147,16 @@ def _generations_update(generations: list[Generation]) -> None:
         Generation.objects.bulk_update(generations, fields=TRANSITION_FIELDS)
         return
     table = Generation._meta.db_table
-    row = "(%s::bigint, %s::varchar, %s::numeric, %s::integer, %s::timestamptz, %s::timestamptz)"
+    arrays = ", ".join(f"%s::{TRANSITION_COLUMN_TYPES[field]}[]" for field in ("id", *TRANSITION_FIELDS))
     assignments = ", ".join(f"{field} = batch.{field}" for field in TRANSITION_FIELDS)
-    params: list = []
-    for generation in generations:
-        params.extend(
-            (
-                generation.pk,
-                generation.state,
-                generation.charged_cost,
-                generation.attempts,
-                generation.next_attempt_at,
-                generation.reconciled_at,
-            )
-        )
+    # One array per column: the statement is the same for every batch size, so psycopg converts
+    # it once per process rather than a VALUES list of a new length each time.
+    params = [
+        [generation.pk for generation in generations],
+        *([getattr(generation, field) for generation in generations] for field in TRANSITION_FIELDS),
+    ]
     sql = (
-        f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join([row] * len(generations))}) "
+        f"UPDATE {table} SET {assignments} FROM unnest({arrays}) "
         f"AS batch(id, {', '.join(TRANSITION_FIELDS)}) WHERE {table}.id = batch.id"
     )
     with connection.cursor() as cursor:

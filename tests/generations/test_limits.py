@@ -220,3 +220,43 @@ def test_slots_are_all_given_back_and_an_unreachable_redis_fails_the_requests(re
 
     outcomes = asyncio.run(asyncio.wait_for(with_redis_down(), timeout=30))
     assert all(isinstance(outcome, redis.exceptions.ConnectionError) for outcome in outcomes), outcomes
+
+
+def script_calls(client) -> int:
+    stats = client.info("commandstats")
+    return sum(stats.get(name, {}).get("calls", 0) for name in ("cmdstat_evalsha", "cmdstat_eval"))
+
+
+@pytest.mark.redis
+def test_without_a_rate_limit_a_slot_given_back_goes_to_the_next_request_without_asking_redis(redis_name, settings):
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    limits = Limits(concurrency=4, rate_per_second=0, lease_seconds=35)
+    before = script_calls(client)
+
+    flight = run_workers(
+        lambda: RedisLimiter(url=settings.REDIS_URL, name=redis_name, limits=limits), workers=1, requests_each=200, hold_seconds=0.001
+    )
+
+    assert len(flight.starts) == 200 and flight.most == 4
+    assert script_calls(client) - before < 20  # two per request without the hand-off
+    assert client.zcard(f"tally:limits:{redis_name}:slots") == 0  # all given back at the end
+    client.close()
+
+
+@pytest.mark.redis
+def test_with_a_rate_limit_every_start_is_still_asked_for(redis_name, settings):
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    limits = Limits(concurrency=4, rate_per_second=1_000, lease_seconds=35)
+    before = script_calls(client)
+
+    run_workers(
+        lambda: RedisLimiter(url=settings.REDIS_URL, name=redis_name, limits=limits), workers=1, requests_each=40, hold_seconds=0.001
+    )
+
+    assert script_calls(client) - before >= 10  # each start is logged in Redis: no hand-off
+    assert client.zcard(f"tally:limits:{redis_name}:starts") == 40
+    client.close()

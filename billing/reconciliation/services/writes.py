@@ -90,17 +90,20 @@ def _write(*, decisions: list[tuple[Generation, Decision]], leased_until: dateti
     workers lock in the same order), then write records, discrepancies, the generations'
     transitions (generations/services.py, roll-ups included) and the decisions' intents."""
     decided = {generation.pk: (generation, decision) for generation, decision in decisions}
-    locked = list(
+    # Only the ids: a row still pending under this lease is as the batch loaded it (nobody else
+    # writes a leased generation), so the loaded instances are written, with their key and gateway.
+    locked = (
         Generation.objects.select_for_update()
         .filter(pk__in=list(decided), state=GenerationState.PENDING, next_attempt_at=leased_until)
         .order_by("pk")
+        .values_list("pk", flat=True)
     )
     done: Counter = Counter()
     changes: list[tuple[Generation, Transition]] = []
     settled: list[tuple[Generation, Settle]] = []
     intents: list[tuple[Generation, Intent]] = []
-    for generation in locked:
-        decided_on, decision = decided[generation.pk]
+    for pk in locked:
+        generation, decision = decided[pk]
         if isinstance(decision, Retry) and generation.attempts >= MAX_ATTEMPTS:
             continue
         if isinstance(decision, Settle):
@@ -116,8 +119,7 @@ def _write(*, decisions: list[tuple[Generation, Decision]], leased_until: dateti
             transition = Transition.released(now=now)
             done[RELEASED] += 1
         changes.append((generation, transition))
-        # The generation as decided on carries its key and gateway (the locked row does not).
-        intents.extend((decided_on, intent) for intent in decision.intents)
+        intents.extend((generation, intent) for intent in decision.intents)
     if len(decisions) > len(changes):
         done[SKIPPED] += len(decisions) - len(changes)
     records = [
@@ -286,7 +288,10 @@ def gateway_records_upsert(records: list[GatewayRecord]) -> None:
         f"INSERT INTO {GatewayRecord._meta.db_table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "
         f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
     )
-    rows = [[field.get_db_prep_save(getattr(record, field.attname), connection) for field in fields] for record in records]
+    # The values as they are: psycopg adapts Decimal, datetime, int, bool and str exactly, and
+    # every one of these fields' preparation would return them unchanged.
+    attnames = [field.attname for field in fields]
+    rows = [[getattr(record, attname) for attname in attnames] for record in records]
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
 
