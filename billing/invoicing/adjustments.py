@@ -28,32 +28,55 @@ Limitation: an adjustment already carried by an invoice that is later voided is 
 """
 
 from dataclasses import dataclass
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from billing.invoicing.late_usage import carried_periods
 from billing.invoicing.periods import period_bounds, period_of
-from billing.models import SETTLED_STATUSES, Discrepancy, DiscrepancyStatus, Invoice, Severity
-from generations.models import Generation, GenerationState
+from billing.models import SETTLED_STATUSES, Discrepancy, DiscrepancyKind, DiscrepancyStatus, Invoice, Severity
+from generations.models import GenerationState
+
+
+class SettledFinding(NamedTuple):
+    """An error finding on an unverified generation, with what deciding and describing its
+    adjustment reads of the generation: a month's findings are thousands, read as plain rows."""
+
+    id: int
+    kind: str
+    status: str
+    carried_by_invoice_id: int | None  # the invoice whose adjustment line points at it, if any
+    generation_id: int
+    team_id: int
+    api_key_id: int
+    model: str
+    created_at: datetime
+    external_id: str
+    cost: Decimal
+    charged_cost: Decimal | None
 
 
 _READ_FIELDS = (
-    "generation_id", "kind", "severity", "status", "status_changed_at",
-    "generation__team_id", "generation__api_key_id", "generation__model", "generation__created_at",
-    "generation__external_id", "generation__cost", "generation__charged_cost", "generation__state",
-    "adjustment_line__invoice_id",
+    "id", "kind", "status", "adjustment_line__invoice_id", "generation_id", "generation__team_id",
+    "generation__api_key_id", "generation__model", "generation__created_at", "generation__external_id",
+    "generation__cost", "generation__charged_cost",
 )  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Adjustment:
-    discrepancy: Discrepancy
+    """One adjustment line to be: the finding it carries, the key and model it is about."""
+
+    discrepancy_id: int
+    api_key_id: int
+    model: str
     amount_exact: Decimal
     description: str
 
 
-def adjustment_amount(*, generation: Generation, decisions: list[Discrepancy]) -> Decimal:
+def adjustment_amount(*, decisions: list[SettledFinding]) -> Decimal:
     """What a settled, unverified generation's decisions change on the bill (see module docstring)."""
+    generation = decisions[0]
     if any(decision.status == DiscrepancyStatus.WRITTEN_OFF for decision in decisions):
         return -generation.cost
     charged = generation.charged_cost if generation.charged_cost is not None else Decimal(0)
@@ -96,32 +119,35 @@ def adjustments_for_drafts(
             severity=Severity.ERROR,
         )
         .exclude(generation__state=GenerationState.VERIFIED)
-        .select_related("generation", "adjustment_line")
-        # Only what deciding and describing an adjustment reads: a month's findings are thousands.
-        .only(*_READ_FIELDS)
         .order_by("generation_id", "status_changed_at", "id")
+        .values_list(*_READ_FIELDS)
     )
-    by_generation: dict[int, list[Discrepancy]] = {}
-    for discrepancy in candidates:
-        by_generation.setdefault(discrepancy.generation_id, []).append(discrepancy)
+    by_generation: dict[int, list[SettledFinding]] = {}
+    for row in candidates:
+        finding = SettledFinding._make(row)
+        by_generation.setdefault(finding.generation_id, []).append(finding)
 
     for decisions in by_generation.values():
-        generation = decisions[0].generation
+        generation = decisions[0]
         own_period = period_of(generation.created_at.astimezone(UTC).date())
         invoice = carrier.get((generation.team_id, own_period))
         if invoice is None:
             continue  # billed by another draft, or not billed yet
         settled = all(decision.status in SETTLED_STATUSES for decision in decisions)
-        carried_elsewhere = any(_carried_by_another(decision, invoice) for decision in decisions)
+        carried_elsewhere = any(
+            decision.carried_by_invoice_id not in (None, invoice.pk) for decision in decisions
+        )
         if not settled or carried_elsewhere:
             continue
-        amount = adjustment_amount(generation=generation, decisions=decisions)
+        amount = adjustment_amount(decisions=decisions)
         if not amount:
             continue
         carrier_decision = decisions[-1]
         result[invoice.pk].append(
             Adjustment(
-                discrepancy=carrier_decision,
+                discrepancy_id=carrier_decision.id,
+                api_key_id=generation.api_key_id,
+                model=generation.model,
                 amount_exact=amount,
                 description=_describe(carrier_decision, own_period),
             )
@@ -129,12 +155,7 @@ def adjustments_for_drafts(
     return result
 
 
-def _carried_by_another(discrepancy: Discrepancy, invoice: Invoice) -> bool:
-    line = getattr(discrepancy, "adjustment_line", None)
-    return line is not None and line.invoice_id != invoice.pk
-
-
-def _describe(discrepancy: Discrepancy, period: date) -> str:
-    verb = "Written off" if discrepancy.status == DiscrepancyStatus.WRITTEN_OFF else "Resolved"
-    generation = discrepancy.generation
-    return f"{verb}: generation {generation.external_id} of {period:%Y-%m} ({discrepancy.get_kind_display()})"
+def _describe(finding: SettledFinding, period: date) -> str:
+    verb = "Written off" if finding.status == DiscrepancyStatus.WRITTEN_OFF else "Resolved"
+    kind = DiscrepancyKind(finding.kind).label
+    return f"{verb}: generation {finding.external_id} of {period:%Y-%m} ({kind})"

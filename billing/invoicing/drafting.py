@@ -12,9 +12,7 @@ fails for its team alone, with the reason kept on the invoice (`draft_error`) fo
 """
 
 import logging
-from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import date
 
 from django.db import connection, transaction
@@ -25,7 +23,7 @@ from billing.invoicing.adjustments import Adjustment, adjustments_for_drafts
 from billing.invoicing.bounds import invoice_figures_fit
 from billing.invoicing.late_usage import LateUsage, carried_periods, late_usage_for_drafts
 from billing.invoicing.periods import period_next, period_of
-from billing.invoicing.spend import spend_rows_by
+from billing.invoicing.spend import spend_rows_by, spend_rows_by_group
 from billing.models import USAGE_KINDS, Invoice, InvoiceLine, InvoiceStatus
 from billing.money import ZERO_CENTS, money_round, money_sum
 from billing.selectors import SpendRow
@@ -95,11 +93,7 @@ def _usage_rows(*, team: Team, period: date) -> list[SpendRow]:
 def _usage_rows_by_team(*, period: date) -> dict[int, list[SpendRow]]:
     """Every team's spend in the month per (api key id, model), read in one grouped query."""
     month = DailySpend.objects.filter(day__gte=period, day__lt=period_next(period))
-    by_team: dict[int, list[SpendRow]] = defaultdict(list)
-    for row in spend_rows_by(month, ("team_id", "api_key_id", "model")):
-        team_id, api_key_id, model = row.key
-        by_team[team_id].append(replace(row, key=(api_key_id, model)))
-    return by_team
+    return spend_rows_by_group(month, "team_id", ("api_key_id", "model"))
 
 
 def _key_names(
@@ -107,7 +101,7 @@ def _key_names(
 ) -> dict[int, str]:
     """Names of the keys the lines of drafts are about."""
     ids = {row.key[0] for row in usage} | {item.api_key_id for item in late}
-    ids |= {adjustment.discrepancy.generation.api_key_id for adjustment in adjustments}
+    ids |= {adjustment.api_key_id for adjustment in adjustments}
     return dict(ApiKey.objects.filter(pk__in=ids).values_list("pk", "name"))
 
 
@@ -171,16 +165,16 @@ def _adjustment_lines(invoice: Invoice, adjustments: list[Adjustment], key_names
         InvoiceLine(
             invoice_id=invoice.pk,
             kind=InvoiceLine.Kind.ADJUSTMENT,
-            api_key_id=adjustment.discrepancy.generation.api_key_id,
-            key_name=key_names[adjustment.discrepancy.generation.api_key_id],
-            model=adjustment.discrepancy.generation.model,
+            api_key_id=adjustment.api_key_id,
+            key_name=key_names[adjustment.api_key_id],
+            model=adjustment.model,
             description=adjustment.description,
             generations=1,
             amount_exact=adjustment.amount_exact,
             amount=money_round(adjustment.amount_exact),
             # A decision by finance, not a figure the gateway confirmed.
             verified_amount=ZERO_CENTS,
-            discrepancy_id=adjustment.discrepancy.pk,
+            discrepancy_id=adjustment.discrepancy_id,
         )
         for adjustment in adjustments
     ]
