@@ -1,7 +1,7 @@
 """One event loop per worker thread, kept for the life of the process, and the connections that
 live on it.
 
-Connections (aiohttp sessions, the Redis limiter's client) are bound to the event loop they were
+Connections (gateway connection pools, the Redis limiter's client) are bound to the event loop they were
 opened on, so running each batch with `asyncio.run` opened them all again for every batch. Here
 every batch a thread runs uses the same loop (an `asyncio.Runner`, made on first use, so after
 Celery forked the worker process), and what `kept()` made for it stays open between tasks.

@@ -1,6 +1,6 @@
 """Looking many generations up at once, concurrently, within a gateway's limits.
 
-A batch sends its lookups through a GatewayClients, one aiohttp session (http.build_session):
+A batch sends its lookups through a GatewayClients, one connection pool (http.build_session):
 given one that outlives the batch (generations/lookup_loop.py keeps one per gateway for a
 worker's event loop), connections stay open from one batch to the next; without one, the batch
 opens its own and closes them. At most `connection.concurrency` lookups
@@ -18,8 +18,6 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 
-import aiohttp
-
 from generations.gateways.adapter import GatewayAdapter
 from generations.gateways.base import (
     BadPayload,
@@ -29,6 +27,7 @@ from generations.gateways.base import (
     LookupRequest,
     TransientFailure,
 )
+from generations.gateways.connections import ConnectionPool
 from generations.gateways.http import GatewayAnswer, RateLimitHeaders, build_session, send
 from generations.gateways.redaction import redact_error
 from generations.gateways.registry import adapter_for
@@ -127,7 +126,7 @@ async def lookup_batch(
 
 
 async def _lookup_one(
-    session: aiohttp.ClientSession,
+    session: ConnectionPool,
     adapter: GatewayAdapter,
     connection: GatewayConnection,
     request: LookupRequest,

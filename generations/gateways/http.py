@@ -1,14 +1,14 @@
 """The one place that talks HTTP to gateways: sessions, sending, status mapping.
 
-Adapters describe a request as an HttpRequest (a plain value); `send` makes it with aiohttp,
-whose C parser costs a fraction of what other Python clients spend per request. Everything a
-gateway can do wrong ends here as a GatewayError subclass: timeouts and dropped connections are
-transient, status codes map to typed errors, bodies larger than MAX_BODY_BYTES are refused as
-BadPayload before they are read in full.
+Adapters describe a request as an HttpRequest (a plain value); `send` makes it through a
+connections.ConnectionPool (kept-alive HTTP/1.1, parsed by httptools: see that module for why
+not a general-purpose client). Everything a gateway can do wrong ends here as a GatewayError
+subclass: timeouts and dropped connections are transient, status codes map to typed errors,
+bodies larger than MAX_BODY_BYTES are refused as BadPayload before they are read in full.
 """
 
-import asyncio
 import functools
+import json
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,10 +16,9 @@ from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-import aiohttp
 import certifi
-from yarl import URL
 
+from generations.gateways import connections
 from generations.gateways.base import (
     BadPayload,
     GatewayError,
@@ -36,7 +35,6 @@ MAX_BODY_BYTES = 5 * 1024 * 1024
 MAX_REDIRECTS = 3
 USER_AGENT = "Tally reconciliation (+https://github.com/tally)"
 TRANSIENT_STATUSES = frozenset({408, 425, 500, 502, 503, 504, 520, 521, 522, 523, 524, 529})
-CHUNK_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -54,33 +52,31 @@ class HttpRequest:
 @dataclass(frozen=True)
 class GatewayAnswer:
     """A gateway's HTTP answer, read in full (within the size cap) and decoded as text.
-    `headers` are looked up case-insensitively (lower-case names)."""
+    `headers` are looked up by lower-case name."""
 
     status_code: int
     headers: Mapping[str, str]
     body: str
     # Answered by another origin than the one asked, after a redirect: it never saw the key
-    # (aiohttp drops Authorization across origins), so its 401 says nothing about the key.
+    # (credentials stay with their origin), so its 401 says nothing about the key.
     from_another_origin: bool = False
 
 
 @functools.cache
 def tls_context() -> ssl.SSLContext:
-    """Certificates loaded once per process: building them is most of what creating a session costs."""
+    """Certificates loaded once per process: loading them is most of what opening a pool costs."""
     return ssl.create_default_context(cafile=certifi.where())
 
 
-def build_session(*, timeout_seconds: float, concurrency: int) -> aiohttp.ClientSession:
-    """One connection pool with as many connections as lookups may run through it at once.
-    Call it inside the event loop that will use it: a session is bound to its loop."""
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=concurrency, limit_per_host=0, ssl=tls_context()),
-        # Connecting, and each wait for more bytes, have the timeout; the whole exchange has none,
-        # so a large answer arriving steadily is not cut off.
-        timeout=aiohttp.ClientTimeout(total=None, sock_connect=timeout_seconds, sock_read=timeout_seconds),
-        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-        cookie_jar=aiohttp.DummyCookieJar(),
-        raise_for_status=False,
+def build_session(*, timeout_seconds: float, concurrency: int) -> connections.ConnectionPool:
+    """One connection pool keeping as many connections as lookups may run through it at once.
+    Connecting, and each wait for more bytes, have the timeout; the whole exchange has none, so
+    a large answer arriving steadily is not cut off. Bound to the event loop that first uses it."""
+    return connections.ConnectionPool(
+        timeout_seconds=timeout_seconds,
+        max_idle=concurrency,
+        ssl_context=tls_context(),
+        headers={"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": "gzip, deflate"},
     )
 
 
@@ -88,56 +84,35 @@ def bearer_headers(secret: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
 
 
-# What a kept-alive connection the gateway has meanwhile closed looks like when it is reused: the
-# request went nowhere, so it is sent again once, on a new connection.
-STALE_CONNECTION_ERRORS = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)
-
-
-async def send(session: aiohttp.ClientSession, request: HttpRequest) -> GatewayAnswer:
-    """Send one request and read its body, capped at MAX_BODY_BYTES. Network trouble is transient.
-    Redirects are followed (at most MAX_REDIRECTS); aiohttp keeps the Authorization header on
-    same-origin redirects and drops it elsewhere, which is what KushRouter's 307 alias needs."""
+async def send(session: connections.ConnectionPool, request: HttpRequest) -> GatewayAnswer:
+    """Send one request and read its body, capped at MAX_BODY_BYTES. Network trouble is transient;
+    a kept-alive connection the gateway closed meanwhile is replaced without counting as trouble.
+    Redirects are followed (at most MAX_REDIRECTS); the Authorization header goes along on
+    same-origin redirects only, which is what KushRouter's 307 alias needs."""
+    body = None if request.json is None else json.dumps(request.json).encode()
     try:
-        try:
-            return await _send_once(session, request)
-        except STALE_CONNECTION_ERRORS as error:
-            if isinstance(error, aiohttp.ClientConnectorError):  # no connection at all: nothing was stale
-                raise
-            return await _send_once(session, request)
-    except aiohttp.TooManyRedirects as error:
-        raise BadPayload(f"too many redirects: {error}") from error
-    except (TimeoutError, asyncio.TimeoutError) as error:
-        raise TransientFailure(f"timed out: {type(error).__name__}") from error
-    except aiohttp.ClientError as error:
-        raise TransientFailure(f"connection failed: {type(error).__name__}: {error}") from error
-
-
-async def _send_once(session: aiohttp.ClientSession, request: HttpRequest) -> GatewayAnswer:
-    async with session.request(
-                request.method,
-        request.url,
-        params=request.params,
-        headers=request.headers,
-        json=request.json,
-        max_redirects=MAX_REDIRECTS,
-    ) as response:
-        declared = response.content_length
-        if declared is not None and declared > MAX_BODY_BYTES:
-            raise BadPayload(f"the answer declares {declared} bytes, over the {MAX_BODY_BYTES} byte cap",
-                             status_code=response.status)
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.content.iter_chunked(CHUNK_BYTES):
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                raise BadPayload(f"the answer is over the {MAX_BODY_BYTES} byte cap", status_code=response.status)
-            chunks.append(chunk)
-        return GatewayAnswer(
-            status_code=response.status,
-            headers=response.headers,
-            body=b"".join(chunks).decode("utf-8", errors="replace"),
-            from_another_origin=response.url.origin() != URL(request.url).origin(),
+        response = await session.request(
+            request.method,
+            connections.with_query(request.url, dict(request.params)),
+            headers=dict(request.headers),
+            body=body,
+            max_body_bytes=MAX_BODY_BYTES,
+            max_redirects=MAX_REDIRECTS,
         )
+    except connections.BodyTooLarge as error:
+        raise BadPayload(str(error), status_code=error.status_code) from error
+    except connections.RedirectRefused as error:
+        raise BadPayload(f"the redirect was not followed: {error}") from error
+    except connections.ReadTimeout as error:
+        raise TransientFailure(f"timed out: {error}") from error
+    except connections.HttpFailure as error:
+        raise TransientFailure(f"connection failed: {type(error).__name__}: {error}") from error
+    return GatewayAnswer(
+        status_code=response.status,
+        headers=response.headers,
+        body=response.body.decode("utf-8", errors="replace"),
+        from_another_origin=response.from_another_origin,
+    )
 
 
 def raise_for_status(answer: GatewayAnswer) -> None:
