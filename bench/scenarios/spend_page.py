@@ -3,9 +3,10 @@ against raw SQL that reads the same roll-ups and rows.
 
 Server time is measured in-process around Django's test client (the whole middleware stack,
 views, selectors and templates; no network), with DEBUG off. The limit is what the database needs
-to answer what the page shows, as a bare client would ask it through psycopg: the key's roll-ups
-for the month by day and by model, the page of its latest generations with their findings' kinds,
-and the count of its open findings in the month. Both are timed the same way (the same warm-up,
+to answer what the page shows, as a bare client would ask it through psycopg: the key with its
+team, gateway and the viewer's role, the month's coverage days and unrecorded spend per day, the
+key's roll-ups for the month by day and by model, the page of its latest generations with their
+findings' kinds, the count of its open findings in the month, and its budget alerts. Both are timed the same way (the same warm-up,
 the same number of requests); the target is page p95 <= 2 x raw p95.
 """
 
@@ -30,6 +31,20 @@ PAGE_SIZE = 50  # the generations the page lists (billing.selectors.key_recent_g
 
 _SUMS = ", ".join(f"sum({name})" for name in SPEND_FIELDS)
 RAW_QUERIES = (
+    # The key, its team and gateway, and the viewer's role in the team (what the page's header shows).
+    """
+    SELECT key.*, membership.role, team.*, gateway.* FROM accounts_apikey key
+    JOIN accounts_team team ON team.id = key.team_id
+    JOIN accounts_membership membership ON membership.team_id = team.id
+    JOIN accounts_gateway gateway ON gateway.id = key.gateway_id
+    WHERE membership.user_id = %(viewer)s AND key.slug = %(slug)s
+    """,
+    # The coverage strip: each checked day's status, and each day's open unrecorded spend.
+    "SELECT day, status, reason FROM billing_keydaycoverage WHERE api_key_id = %(key)s AND day >= %(first_day)s "
+    "AND day < %(end_day)s",
+    "SELECT day, sum(delta) FROM billing_discrepancy WHERE api_key_id = %(key)s AND day >= %(first_day)s "
+    "AND day < %(end_day)s AND generation_id IS NULL AND kind = 'unrecorded_spend' "
+    "AND status IN ('open', 'acknowledged') GROUP BY day",
     f"SELECT day, {_SUMS} FROM generations_dailyspend WHERE api_key_id = %(key)s AND day >= %(first_day)s "
     "AND day < %(end_day)s GROUP BY day ORDER BY day",
     f"SELECT model, {_SUMS} FROM generations_dailyspend WHERE api_key_id = %(key)s AND day >= %(first_day)s "
@@ -50,6 +65,8 @@ RAW_QUERIES = (
     WHERE finding.team_id = %(team)s AND finding.api_key_id = %(key)s AND finding.status IN ('open', 'acknowledged')
       AND finding.severity = 'error' AND generation.created_at >= %(start)s AND generation.created_at < %(end)s
     """,
+    "SELECT threshold FROM billing_alert WHERE api_key_id = %(key)s AND kind = 'key_budget' AND \"window\" = %(window)s "
+    "ORDER BY created_at DESC",
 )
 
 
@@ -76,6 +93,9 @@ def run(context: ScenarioContext) -> ScenarioResult:
         "start": start,
         "end": end,
         "page_size": PAGE_SIZE,
+        "viewer": world.viewer.pk,
+        "slug": world.hot_key.slug,
+        "window": f"{MONTH:%Y-%m}",
     }
     with psycopg.connect(context.environment.psycopg_conninfo(), autocommit=True) as connection:
         rows: list[int] = []

@@ -2,7 +2,7 @@
 
 A lookup is one small GET (or, for FastRouter, a small POST) answered by a small JSON body, made
 millions of times a month. Measured against the simulator in one run, aiohttp spent about 3.4
-times the CPU per lookup of a bare asyncio client; with httptools (the llhttp parser uvicorn uses)
+times the CPU per lookup of a bare asyncio client; with httptools (MagicStack's binding of llhttp, Node.js's parser)
 behind an asyncio.Protocol, a lookup costs what the bare client's does. What a lookup needs, and
 no more, is here: a pool of kept-alive connections per origin (plain or TLS), Content-Length,
 chunked and read-until-close bodies under a size cap, gzip and deflate, a timeout on connecting
