@@ -27,7 +27,7 @@ from generations.partitions import IDENTITY_TABLE, partition_create, partition_n
 from lib.months import Month
 
 DATA_VERSION = 2
-FINDINGS_VERSION = 3
+FINDINGS_VERSION = 4
 MONTH = date(2025, 9, 1)  # a month long closed, whatever day the benchmark runs
 TABLE = "generations_generation"
 INSERT_CHUNK = 1_000_000
@@ -318,13 +318,13 @@ JOIN bench_keys key_ ON key_.idx = row_.key_index
 # A month at closing time: finance has decided about one finding in ten (resolved, accepting the
 # gateway's figure, or written off); the others are still open and billed at the recorded cost.
 _DISCREPANCIES_SQL = f"""
-INSERT INTO billing_discrepancy (generation_id, api_key_id, team_id, kind, severity, expected, actual, delta,
-    detail, status, created_at, updated_at, status_changed_at, status_reason, model)
-SELECT id, api_key_id, team_id, kind, 'error', cost, charged_cost, charged_cost - cost, '', status,
+INSERT INTO billing_discrepancy (generation_id, api_key_id, team_id, generation_created_at, kind, severity, expected,
+    actual, delta, detail, status, created_at, updated_at, status_changed_at, status_reason, model)
+SELECT id, api_key_id, team_id, created_at, kind, 'error', cost, charged_cost, charged_cost - cost, '', status,
     reconciled_at, reconciled_at, CASE WHEN status = 'open' THEN NULL ELSE reconciled_at END,
     CASE WHEN status = 'open' THEN '' ELSE 'Benchmark data: decided when the month was reviewed.' END, ''
 FROM (
-    SELECT id, api_key_id, team_id, cost, charged_cost, reconciled_at,
+    SELECT id, api_key_id, team_id, created_at, cost, charged_cost, reconciled_at,
         CASE state WHEN 'disputed' THEN 'cost_mismatch' ELSE 'missing_upstream' END AS kind,
         CASE mod(id, 20) WHEN 0 THEN 'resolved' WHEN 1 THEN 'written_off' ELSE 'open' END AS status
     FROM {TABLE}

@@ -125,15 +125,14 @@ def open_discrepancy_counts_by_key(*, teams: Sequence[Team]) -> dict[int, int]:
 
 
 def key_open_discrepancy_count(*, api_key: ApiKey, start: datetime, end: datetime) -> int:
-    """Open error-level discrepancies of the key's generations made in [start, end) (served by
-    discrepancy_team_status_key, then each finding's generation by its primary key)."""
+    """Open error-level discrepancies of the key's generations made in [start, end), counted in
+    the discrepancy_open_error_key index alone (no generation is read)."""
     return Discrepancy.objects.filter(
-        team_id=api_key.team_id,
-        status__in=OPEN_STATUSES,
         api_key=api_key,
         severity=Severity.ERROR,
-        generation__created_at__gte=start,
-        generation__created_at__lt=end,
+        status__in=OPEN_STATUSES,
+        generation_created_at__gte=start,
+        generation_created_at__lt=end,
     ).count()
 
 

@@ -60,10 +60,9 @@ RAW_QUERIES = (
     LIMIT %(page_size)s
     """,
     """
-    SELECT count(*) FROM billing_discrepancy finding
-    JOIN generations_generation generation ON generation.id = finding.generation_id
-    WHERE finding.team_id = %(team)s AND finding.api_key_id = %(key)s AND finding.status IN ('open', 'acknowledged')
-      AND finding.severity = 'error' AND generation.created_at >= %(start)s AND generation.created_at < %(end)s
+    SELECT count(*) FROM billing_discrepancy
+    WHERE api_key_id = %(key)s AND severity = 'error' AND status IN ('open', 'acknowledged')
+      AND generation_created_at >= %(start)s AND generation_created_at < %(end)s
     """,
     "SELECT threshold FROM billing_alert WHERE api_key_id = %(key)s AND kind = 'key_budget' AND \"window\" = %(window)s "
     "ORDER BY created_at DESC",
@@ -87,7 +86,6 @@ def run(context: ScenarioContext) -> ScenarioResult:
     start, end = month_bounds()
     parameters = {
         "key": world.hot_key.id,
-        "team": world.hot_key.team_id,
         "first_day": start.date(),
         "end_day": end.date(),
         "start": start,

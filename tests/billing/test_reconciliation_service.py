@@ -62,6 +62,9 @@ def test_it_finds_every_planted_difference_and_nothing_else(world, gateway_simul
     assert not verified.filter(charged_cost__isnull=True).exists()
     assert GatewayRecord.objects.count() == sum(1 for plan in planned if plan.expected_state not in ("missing", "expired"))
     assert rollups_match_generations() == []
+    filed = Discrepancy.objects.filter(generation__isnull=False).select_related("generation")
+    assert filed.exists()
+    assert [(d.pk, d.generation_created_at) for d in filed] == [(d.pk, d.generation.created_at) for d in filed]
 
 
 def test_it_stores_the_gateway_record_with_its_raw_body_exactly(world, gateway_simulator):

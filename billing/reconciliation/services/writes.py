@@ -202,6 +202,7 @@ def discrepancies_upsert(*, settled: list[tuple[Generation, Settle]], now: datet
                         generation_id=generation.pk,
                         api_key_id=generation.api_key_id,
                         team_id=generation.team_id,
+                        generation_created_at=generation.created_at,
                         kind=finding.kind,
                         created_at=now,
                         **values,
