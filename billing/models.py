@@ -119,9 +119,8 @@ class Discrepancy(models.Model):
     # given directly for key-day findings.
     api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+", db_index=False)
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False)
-    # When the generation was made (its partition key, which never changes), kept here so a key's
-    # open findings of a month are counted from this table alone: joining the partitioned
-    # generations table cost one probe per finding of every month. None for key-day findings.
+    # When the generation was made (its partition key: it never changes), so a key's open findings
+    # of a month are counted here alone, not by probing the partitioned table per finding.
     generation_created_at = models.DateTimeField(null=True, blank=True, editable=False)
     kind = models.CharField(max_length=32, choices=DiscrepancyKind.choices)
     severity = models.CharField(max_length=10, choices=Severity.choices)
@@ -163,8 +162,7 @@ class Discrepancy(models.Model):
             # The finance list's order (newest first, the admin's and the overview's).
             models.Index(fields=["created_at", "id"], name="discrepancy_created_id"),
             models.Index(fields=["team", "status", "api_key"], name="discrepancy_team_status_key"),
-            # A key's open error findings of a month (the spend page's count).
-            models.Index(
+            models.Index(  # a key's open error findings of a month (the spend page's count)
                 fields=["api_key", "generation_created_at"],
                 condition=Q(severity="error", status__in=["open", "acknowledged"]),
                 name="discrepancy_open_error_key",
