@@ -32,6 +32,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
+from django.db.models import Q
+
 from billing.invoicing.late_usage import carried_periods
 from billing.invoicing.periods import period_bounds, period_of
 from billing.models import SETTLED_STATUSES, Discrepancy, DiscrepancyKind, DiscrepancyStatus, Invoice, Severity
@@ -106,16 +108,25 @@ def adjustments_for_drafts(
         carrier[(invoice.team_id, invoice.period)] = invoice
         for period in carried[invoice.pk]:
             carrier[(invoice.team_id, period)] = invoice
-    latest_end = max(period_bounds(period)[1] for _, period in carrier)
-    # Start from the teams' settled error findings (index discrepancy_team_status_key), never
-    # from the teams' generations: a month of those is millions of rows.
+    # Only findings on generations of the carried months can be carried: read no other month's
+    # (index discrepancy_team_status_key, then each finding's own generation_created_at), never
+    # the teams' generations, of which a month is millions of rows.
+    months = [period_bounds(period) for period in {period for _, period in carrier}]
+    made_in_carried_months = Q()
+    for start, end in months:
+        made_in_carried_months |= Q(generation_created_at__gte=start, generation_created_at__lt=end)
     settled_generation_ids = Discrepancy.objects.filter(
-        team_id__in={invoice.team_id for invoice in invoices}, status__in=SETTLED_STATUSES, severity=Severity.ERROR
+        made_in_carried_months,
+        team_id__in={invoice.team_id for invoice in invoices},
+        status__in=SETTLED_STATUSES,
+        severity=Severity.ERROR,
     ).values("generation_id")
     candidates = (
         Discrepancy.objects.filter(
             generation_id__in=settled_generation_ids,
-            generation__created_at__lt=latest_end,
+            # The same months again, on the generations' side: only their partitions are read.
+            generation__created_at__gte=min(start for start, _ in months),
+            generation__created_at__lt=max(end for _, end in months),
             severity=Severity.ERROR,
         )
         .exclude(generation__state=GenerationState.VERIFIED)
