@@ -90,7 +90,7 @@ class GatewayClients:
         self.slots = asyncio.Semaphore(concurrency)
 
     async def aclose(self) -> None:
-        await self.session.close()
+        await self.session.aclose()
 
 
 async def lookup_batch(

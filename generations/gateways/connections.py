@@ -24,6 +24,8 @@ import httptools
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Headers that carry a credential: never sent to another origin than the one they were given for.
 CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+# Headers are not part of the body cap; a gateway sending headers without end is cut off here.
+MAX_HEADER_BYTES = 64 * 1024
 SAFE_PATH_CHARACTERS = "/%:@!$&'()*+,;=-._~"
 SAFE_QUERY_CHARACTERS = SAFE_PATH_CHARACTERS + "?"
 
@@ -175,6 +177,10 @@ class _Connection(asyncio.Protocol):
     # httptools callbacks
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_bytes += len(name) + len(value)
+        if self._header_bytes > MAX_HEADER_BYTES:
+            self._fail(ConnectionBroken(f"the answer's headers are over {MAX_HEADER_BYTES} bytes"))
+            return
         key, text = name.decode("latin-1").lower(), value.decode("latin-1")
         self._headers[key] = f"{self._headers[key]}, {text}" if key in self._headers else text
 
@@ -207,7 +213,7 @@ class _Connection(asyncio.Protocol):
         self._answer = self._loop.create_future()
         self._headers: dict[str, str] = {}
         self._chunks: list[bytes] = []
-        self._status = self._size = 0
+        self._status = self._size = self._header_bytes = 0
         self._cap = max_body_bytes
         self._began = self._framed = self.reusable = False
         self._last_data = self._loop.time()
@@ -340,9 +346,6 @@ class ConnectionPool:
             for connection in idle:
                 connection.close()
         self._idle.clear()
-
-    async def close(self) -> None:
-        await self.aclose()
 
     async def __aenter__(self) -> "ConnectionPool":
         return self

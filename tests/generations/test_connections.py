@@ -156,6 +156,18 @@ def test_an_answer_declaring_more_than_the_cap_is_refused_before_it_is_read():
     assert refused.value.status_code == 200
 
 
+def test_headers_without_end_are_cut_off():
+    headers = {f"X-Filler-{number}": "x" * 1000 for number in range(100)}  # 100 KB of headers
+
+    async def scenario():
+        async with ScriptedServer(lambda _: raw("200 OK", {**headers, "Content-Length": "2"}, b"{}")) as server:
+            async with pool() as client:
+                await fetch(client, server.url())
+
+    with pytest.raises(connections.ConnectionBroken, match="headers are over"):
+        run(scenario())
+
+
 def test_a_gateway_that_stops_answering_times_out():
     async def scenario():
         async with ScriptedServer(lambda _: None) as server:
