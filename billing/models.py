@@ -113,14 +113,12 @@ class Discrepancy(models.Model):
     generation = models.ForeignKey(
         Generation, null=True, blank=True, on_delete=models.CASCADE, related_name="discrepancies"
     )
-    # The generation's key and team, kept here so per-team and per-key counts of open findings
-    # never join the generations table. Filled from the generation on save (as is
-    # generation_created_at); bulk_create callers pass them (they have the generation at hand);
-    # given directly for key-day findings.
+    # The generation's key and team, so counts of open findings never join the generations table.
+    # Filled from the generation on save (as is generation_created_at); bulk_create callers pass
+    # them; given directly for key-day findings.
     api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+", db_index=False)
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False)
-    # When the generation was made (its partition key: it never changes), so a key's open findings
-    # of a month are counted here alone, not by probing the partitioned table per finding.
+    # When the generation was made (its partition key: never changes): a month's findings are read here alone.
     generation_created_at = models.DateTimeField(null=True, blank=True, editable=False)
     kind = models.CharField(max_length=32, choices=DiscrepancyKind.choices)
     severity = models.CharField(max_length=10, choices=Severity.choices)
@@ -155,6 +153,9 @@ class Discrepancy(models.Model):
                 condition=(Q(generation__isnull=False) & Q(day__isnull=True) & Q(model=""))
                 | (Q(generation__isnull=True) & Q(day__isnull=False)),
                 name="discrepancy_generation_or_key_day",
+            ),
+            models.CheckConstraint(  # so a month's reads by generation_created_at miss no finding
+                condition=Q(generation__isnull=True) | Q(generation_created_at__isnull=False), name="discrepancy_made_at",
             ),
         ]
         indexes = [
