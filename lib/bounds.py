@@ -35,10 +35,6 @@ def column_capacity(field) -> Decimal:
     return capacity(field.max_digits, field.decimal_places)
 
 
-def fits(field, value: Decimal) -> bool:
-    return abs(value) <= column_capacity(field)
-
-
 def team_month_cost_limit() -> Decimal:
     """The most one team's generations of one month may cost, in USD: a power of ten, so that
     the message a client gets is readable."""

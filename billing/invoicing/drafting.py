@@ -21,12 +21,12 @@ from django.utils import timezone
 from accounts.models import ApiKey, Team
 from billing.invoicing.adjustments import Adjustment, adjustments_for_drafts
 from billing.invoicing.bounds import invoice_figures_fit
+from billing.invoicing.draft_lines import DraftLine, draft_lines_insert
 from billing.invoicing.late_usage import LateUsage, carried_periods, late_usage_for_drafts
 from billing.invoicing.periods import period_next, period_of
-from billing.invoicing.spend import spend_rows_by, spend_rows_by_group
+from billing.invoicing.spend import Billable, billable_by, billable_by_group
 from billing.models import USAGE_KINDS, Invoice, InvoiceLine, InvoiceStatus
 from billing.money import ZERO_CENTS, money_round, money_sum
-from billing.selectors import SpendRow
 from generations.models import DailySpend
 from lib.errors import DomainError
 
@@ -42,13 +42,12 @@ class InvoiceTooLargeError(InvoiceStateError):
     """A figure of the draft would not fit its column; the draft was left as it was."""
 
 
-def invoice_draft(*, team: Team, period: date, usage: list[SpendRow] | None = None) -> Invoice:
+def invoice_draft(*, team: Team, period: date) -> Invoice:
     """Create or rebuild the team's draft invoice for a month and return it.
 
     Usage lines come from the roll-ups per (api key, model): the amount is the charged cost of
-    verified generations plus the recorded cost of the others (SpendRow.amount). `usage` is
-    those rows when the caller has already read them. Late-usage and adjustment lines as the
-    module docstring says. A finalized invoice for the period is returned as it is: it never
+    verified generations plus the recorded cost of the others (SpendRow.amount). Late-usage and
+    adjustment lines as the module docstring says. A finalized invoice for the period is returned as it is: it never
     changes. Raises InvoiceTooLargeError, changing nothing, when a figure would not fit.
     """
     period = period_of(period)
@@ -59,8 +58,7 @@ def invoice_draft(*, team: Team, period: date, usage: list[SpendRow] | None = No
             return invoice
         if invoice is None:
             invoice = Invoice.objects.create(team=team, period=period)
-        if usage is None:
-            usage = _usage_rows(team=team, period=period)
+        usage = _usage(team=team, period=period)
         carried = carried_periods(invoices=[invoice])
         adjustments = adjustments_for_drafts(invoices=[invoice], carried=carried)[invoice.pk]
         late = late_usage_for_drafts(invoices=[invoice], carried=carried)[invoice.pk]
@@ -70,7 +68,7 @@ def invoice_draft(*, team: Team, period: date, usage: list[SpendRow] | None = No
         if problem:
             raise InvoiceTooLargeError(f"{invoice} cannot be drafted: {problem}.")
         invoice.lines.all().delete()
-        InvoiceLine.objects.bulk_create(lines)
+        draft_lines_insert(lines)
         invoice.drafted_at = timezone.now()
         invoice.draft_error = ""
         invoice.save()
@@ -84,65 +82,64 @@ def invoice_redraft(*, invoice: Invoice) -> Invoice:
     return invoice_draft(team=invoice.team, period=invoice.period)
 
 
-def _usage_rows(*, team: Team, period: date) -> list[SpendRow]:
-    """The team's spend in the month per (api key id, model)."""
+Usage = dict[tuple[int, str], Billable]  # what a month bills per (api key id, model)
+
+
+def _usage(*, team: Team, period: date) -> Usage:
+    """What the team's month bills per (api key id, model)."""
     month = DailySpend.objects.filter(team=team, day__gte=period, day__lt=period_next(period))
-    return spend_rows_by(month, ("api_key_id", "model"))
+    return billable_by(month, ("api_key_id", "model"))
 
 
-def _usage_rows_by_team(*, period: date) -> dict[int, list[SpendRow]]:
-    """Every team's spend in the month per (api key id, model), read in one grouped query."""
+def _usage_by_team(*, period: date) -> dict[int, Usage]:
+    """_usage of every team, read in one grouped query."""
     month = DailySpend.objects.filter(day__gte=period, day__lt=period_next(period))
-    return spend_rows_by_group(month, "team_id", ("api_key_id", "model"))
+    return billable_by_group(month, "team_id", ("api_key_id", "model"))
 
 
 def _key_names(
-    usage: Iterable[SpendRow], late: Iterable[LateUsage], adjustments: Iterable[Adjustment]
+    usage: Iterable[tuple[int, str]], late: Iterable[LateUsage], adjustments: Iterable[Adjustment]
 ) -> dict[int, str]:
-    """Names of the keys the lines of drafts are about."""
-    ids = {row.key[0] for row in usage} | {item.api_key_id for item in late}
+    """Names of the keys the lines of drafts are about (`usage`: (api key id, model) pairs)."""
+    ids = {api_key_id for api_key_id, _ in usage} | {item.api_key_id for item in late}
     ids |= {adjustment.api_key_id for adjustment in adjustments}
     return dict(ApiKey.objects.filter(pk__in=ids).values_list("pk", "name"))
 
 
 def _draft_lines(
     invoice: Invoice,
-    usage: list[SpendRow],
+    usage: Usage,
     late: list[LateUsage],
     adjustments: list[Adjustment],
     key_names: dict[int, str],
-) -> list[InvoiceLine]:
+) -> list[DraftLine]:
     lines = _usage_lines(invoice, usage, key_names) + _late_usage_lines(invoice, late, key_names)
     return _without_negative_total(lines, _adjustment_lines(invoice, adjustments, key_names))
 
 
-def _usage_lines(invoice: Invoice, rows: list[SpendRow], key_names: dict[int, str]) -> list[InvoiceLine]:
-    lines = []
-    for row in rows:
-        api_key_id, model = row.key
-        if not row.generations:
-            continue
-        lines.append(
-            InvoiceLine(
-                invoice_id=invoice.pk,
-                kind=InvoiceLine.Kind.USAGE,
-                api_key_id=api_key_id,
-                key_name=key_names[api_key_id],
-                model=model,
-                description=f"{key_names[api_key_id]} · {model}",
-                generations=row.generations,
-                tokens=row.tokens,
-                amount_exact=row.amount,
-                amount=money_round(row.amount),
-                verified_amount=money_round(row.verified_charged_cost),
-            )
-        )
-    return lines
-
-
-def _late_usage_lines(invoice: Invoice, late: list[LateUsage], key_names: dict[int, str]) -> list[InvoiceLine]:
+def _usage_lines(invoice: Invoice, usage: Usage, key_names: dict[int, str]) -> list[DraftLine]:
     return [
-        InvoiceLine(
+        DraftLine(
+            invoice_id=invoice.pk,
+            kind=InvoiceLine.Kind.USAGE,
+            api_key_id=api_key_id,
+            key_name=key_names[api_key_id],
+            model=model,
+            description=f"{key_names[api_key_id]} · {model}",
+            generations=billable.generations,
+            tokens=billable.tokens,
+            amount_exact=billable.amount,
+            amount=money_round(billable.amount),
+            verified_amount=money_round(billable.verified_amount),
+        )
+        for (api_key_id, model), billable in usage.items()
+        if billable.generations
+    ]
+
+
+def _late_usage_lines(invoice: Invoice, late: list[LateUsage], key_names: dict[int, str]) -> list[DraftLine]:
+    return [
+        DraftLine(
             invoice_id=invoice.pk,
             kind=InvoiceLine.Kind.LATE_USAGE,
             api_key_id=item.api_key_id,
@@ -160,9 +157,9 @@ def _late_usage_lines(invoice: Invoice, late: list[LateUsage], key_names: dict[i
     ]
 
 
-def _adjustment_lines(invoice: Invoice, adjustments: list[Adjustment], key_names: dict[int, str]) -> list[InvoiceLine]:
+def _adjustment_lines(invoice: Invoice, adjustments: list[Adjustment], key_names: dict[int, str]) -> list[DraftLine]:
     return [
-        InvoiceLine(
+        DraftLine(
             invoice_id=invoice.pk,
             kind=InvoiceLine.Kind.ADJUSTMENT,
             api_key_id=adjustment.api_key_id,
@@ -180,7 +177,7 @@ def _adjustment_lines(invoice: Invoice, adjustments: list[Adjustment], key_names
     ]
 
 
-def _is_credit(line: InvoiceLine) -> bool:
+def _is_credit(line: DraftLine) -> bool:
     """A line that only gives money back: an adjustment below zero, or a true-up of a finalized
     month below zero that bills no new generation."""
     if line.amount >= 0:
@@ -188,7 +185,7 @@ def _is_credit(line: InvoiceLine) -> bool:
     return line.kind == InvoiceLine.Kind.ADJUSTMENT or line.generations <= 0
 
 
-def _without_negative_total(lines: list[InvoiceLine], adjustment_lines: list[InvoiceLine]) -> list[InvoiceLine]:
+def _without_negative_total(lines: list[DraftLine], adjustment_lines: list[DraftLine]) -> list[DraftLine]:
     """`lines` and the adjustment lines, less the credits that would take the subtotal below
     zero; those are not carried now, so a later draft carries them."""
     candidates = lines + adjustment_lines
@@ -201,7 +198,7 @@ def _without_negative_total(lines: list[InvoiceLine], adjustment_lines: list[Inv
     return kept
 
 
-def _set_totals(invoice: Invoice, lines: list[InvoiceLine], *, markup_fraction) -> None:
+def _set_totals(invoice: Invoice, lines: list[DraftLine], *, markup_fraction) -> None:
     invoice.subtotal = money_sum(line.amount for line in lines)
     charged = money_sum(line.amount for line in lines if line.amount > 0)
     invoice.markup = money_round(charged * markup_fraction)
@@ -245,23 +242,23 @@ def _drafts_rebuild(drafts: list[Invoice], *, period: date) -> int:
 
     Per team: a draft whose figures cannot be built or would not fit keeps its previous lines,
     with the reason in `draft_error` (logged, shown to finance); every other draft is rebuilt."""
-    usage = _usage_rows_by_team(period=period)
+    usage = _usage_by_team(period=period)
     carried = carried_periods(invoices=drafts)
     adjustments = adjustments_for_drafts(invoices=drafts, carried=carried)
     late = late_usage_for_drafts(invoices=drafts, carried=carried)
     key_names = _key_names(
-        (row for rows in usage.values() for row in rows),
+        (pair for pairs in usage.values() for pair in pairs),
         (item for items in late.values() for item in items),
         (adjustment for items in adjustments.values() for adjustment in items),
     )
     drafted: list[Invoice] = []
     failed: list[Invoice] = []
-    all_lines: list[InvoiceLine] = []
+    all_lines: list[DraftLine] = []
     now = timezone.now()
     for invoice in drafts:
         try:
             lines = _draft_lines(
-                invoice, usage.get(invoice.team_id, []), late[invoice.pk], adjustments[invoice.pk], key_names
+                invoice, usage.get(invoice.team_id, {}), late[invoice.pk], adjustments[invoice.pk], key_names
             )
             _set_totals(invoice, lines, markup_fraction=invoice.team.invoice_markup)
             problem = invoice_figures_fit(invoice, lines)
@@ -278,27 +275,10 @@ def _drafts_rebuild(drafts: list[Invoice], *, period: date) -> int:
         drafted.append(invoice)
         all_lines += lines
     InvoiceLine.objects.filter(invoice__in=drafted).delete()
-    _lines_insert(all_lines)
+    draft_lines_insert(all_lines)
     _totals_update(drafted)
     Invoice.objects.bulk_update(failed, ["draft_error"])
     return len(drafted)
-
-
-def _lines_insert(lines: list[InvoiceLine]) -> None:
-    """Insert new lines (of drafts): with COPY on PostgreSQL, bulk_create elsewhere.
-
-    Closing a month writes tens of thousands of lines, and bulk_create spends most of its time
-    preparing each value in Python; COPY takes the values as they are (they were made by the
-    drafting code above, already rounded to their columns)."""
-    if connection.vendor != "postgresql":
-        InvoiceLine.objects.bulk_create(lines, batch_size=5000)
-        return
-    fields = [field for field in InvoiceLine._meta.concrete_fields if not field.primary_key]
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    table = connection.ops.quote_name(InvoiceLine._meta.db_table)
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        for line in lines:
-            copy.write_row([getattr(line, field.attname) for field in fields])
 
 
 def _totals_update(drafts: list[Invoice]) -> None:

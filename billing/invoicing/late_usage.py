@@ -21,11 +21,10 @@ from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
 from billing.invoicing.periods import period_next
-from billing.invoicing.spend import spend_rows_by
+from billing.invoicing.spend import NOTHING_BILLABLE, Billable, billable_by
 from billing.models import Invoice, InvoiceLine, InvoiceStatus
 from generations.models import DailySpend
 
-ZERO = Decimal(0)
 Bucket = tuple[date, int, str]  # billed month, api key id, model
 
 
@@ -79,7 +78,7 @@ def late_usage_for_drafts(
     owed = _owed(wanted)
     billed = _billed(wanted)
     for (team_id, period, api_key_id, model), now in sorted(owed.items(), key=lambda item: item[0]):
-        before = billed.get((team_id, period, api_key_id, model), _NOTHING)
+        before = billed.get((team_id, period, api_key_id, model), NOTHING_BILLABLE)
         late = LateUsage(
             period=period,
             api_key_id=api_key_id,
@@ -87,22 +86,11 @@ def late_usage_for_drafts(
             generations=now.generations - before.generations,
             tokens=now.tokens - before.tokens,
             amount_exact=now.amount - before.amount,
-            verified_amount_exact=now.verified - before.verified,
+            verified_amount_exact=now.verified_amount - before.verified_amount,
         )
         if late.generations or late.amount_exact:
             result[wanted[(team_id, period)]].append(late)
     return result
-
-
-@dataclass(frozen=True)
-class _Totals:
-    generations: int
-    tokens: int
-    amount: Decimal
-    verified: Decimal
-
-
-_NOTHING = _Totals(0, 0, ZERO, ZERO)
 
 
 def _months_filter(wanted: dict[tuple[int, date], int], *, team: str, day: str | None, period: str | None) -> Q:
@@ -118,18 +106,14 @@ def _months_filter(wanted: dict[tuple[int, date], int], *, team: str, day: str |
     return condition
 
 
-def _owed(wanted: dict[tuple[int, date], int]) -> dict[tuple, _Totals]:
+def _owed(wanted: dict[tuple[int, date], int]) -> dict[tuple, Billable]:
     """What the roll-ups say the months owe now, per (team, month, key, model)."""
     month = DailySpend.objects.filter(_months_filter(wanted, team="team_id", day="day", period=None))
-    rows = spend_rows_by(month.annotate(month=TruncMonth("day")), ("team_id", "month", "api_key_id", "model"))
-    return {
-        row.key: _Totals(row.generations, row.tokens, row.amount, row.verified_charged_cost)
-        for row in rows
-        if row.generations
-    }
+    owed = billable_by(month.annotate(month=TruncMonth("day")), ("team_id", "month", "api_key_id", "model"))
+    return {key: billable for key, billable in owed.items() if billable.generations}
 
 
-def _billed(wanted: dict[tuple[int, date], int]) -> dict[tuple, _Totals]:
+def _billed(wanted: dict[tuple[int, date], int]) -> dict[tuple, Billable]:
     """What finalized invoices billed for the months, per (team, month, key, model): the month's
     own usage lines and the late-usage lines that named it."""
     finalized = InvoiceLine.objects.filter(invoice__status=InvoiceStatus.FINALIZED)
@@ -141,16 +125,16 @@ def _billed(wanted: dict[tuple[int, date], int]) -> dict[tuple, _Totals]:
         _months_filter(wanted, team="invoice__team_id", day=None, period="usage_period"),
         kind=InvoiceLine.Kind.LATE_USAGE,
     )
-    totals: dict[tuple, _Totals] = {}
+    totals: dict[tuple, Billable] = {}
     for lines, period_field in ((own, "invoice__period"), (late, "usage_period")):
         for row in _line_sums(lines, period_field):
             key = (row.pop("invoice__team_id"), row.pop(period_field), row.pop("api_key_id"), row.pop("model"))
-            previous = totals.get(key, _NOTHING)
-            totals[key] = _Totals(
+            previous = totals.get(key, NOTHING_BILLABLE)
+            totals[key] = Billable(
                 previous.generations + row["generations"],
                 previous.tokens + row["tokens"],
                 previous.amount + row["amount_exact"],
-                previous.verified + row["verified_amount"],
+                previous.verified_amount + row["verified_amount"],
             )
     return totals
 
