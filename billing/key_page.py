@@ -1,16 +1,18 @@
 """The rows of a key's spend page, written once in Python.
 
-The page lists a month's days, its models and its latest generations; a template filter per cell
-(dates, numbers, money) cost more than the queries behind them. Each row here holds the strings
-the page shows, written by billing.money (amounts stay Decimal until then); the template only
-places them, and autoescapes them like any other value.
+The page lists a month's days, its models and its latest generations: over a hundred rows of
+several cells each. A template variable per cell cost more than the queries behind them, so each
+table's rows are written here, as Django admin writes its change lists' rows: the strings the page
+shows come from billing.money (amounts stay Decimal until then), and format_html escapes every
+one of them. The templates place the rows and keep everything around them.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from billing.charts import DayPoint
 from billing.coverage.models import CoverageStatus
@@ -23,138 +25,126 @@ from generations.models import Generation, GenerationState
 NO_FINDINGS_NAMED = "What was found"
 
 
-@dataclass(frozen=True)
-class DayRow:
-    """One day of the daily table."""
-
-    label: str  # "Mon 1 Sep"
-    recorded: str
-    charged: str
-    coverage_label: str
-    coverage_reason: str
-
-
-@dataclass(frozen=True)
-class CoverageItem:
-    """One day of the coverage strip."""
-
-    iso_day: str  # "2025-09-01"
-    day_number: int
-    status: str
-    label: str  # "Mon 1 Sep"
-    status_label: str
-    reason: str
-    differed_label: str  # "Sep 1", for a day whose gateway bill differs; "" otherwise
-    unrecorded: str  # the day's unrecorded spend, "" when none
-
-
-@dataclass(frozen=True)
-class ModelRow:
-    """One model of the month, with its spend."""
-
-    model: str
-    generations: str
-    tokens: str
-    recorded: str
-    charged: str
-    verified_share: str
-
-
-@dataclass(frozen=True)
-class GenerationRow:
-    """One of the latest generations."""
-
-    pk: int
-    external_id: str
-    model: str
-    created: str  # "Sep 30, 23:59" in the current time zone
-    tokens: str
-    recorded: str
-    charged: str
-    state: str
-    state_label: str
-    findings: str  # the error findings' names of a disputed generation, "" for any other
-
-
 def day_label(day: date) -> str:
     """"Mon 1 Sep", as the date filter writes "D j M"."""
     return f"{day:%a} {day.day} {day:%b}"
 
 
-def day_rows(points: Iterable[DayPoint]) -> list[DayRow]:
-    rows = []
-    for point in points:
-        coverage = point.coverage
-        rows.append(
-            DayRow(
-                label=day_label(point.day),
-                recorded=money_text(point.recorded),
-                charged=money_text(point.charged),
-                coverage_label=coverage.label if coverage else "",
-                coverage_reason=coverage.reason if coverage else "",
+_DAY_ROW = '<tr><th scope="row">{}</th><td class="num">{}</td><td class="num">{}</td><td>{}{}</td></tr>\n'
+_REASON = ' <span class="muted">({})</span>'
+
+
+def day_rows(points: Iterable[DayPoint]) -> SafeString:
+    """The daily table's rows: the day, recorded and charged spend, and its coverage."""
+    return format_html_join(
+        "",
+        _DAY_ROW,
+        (
+            (
+                day_label(point.day),
+                money_text(point.recorded),
+                money_text(point.charged),
+                point.coverage.label if point.coverage else "",
+                format_html(_REASON, point.coverage.reason) if point.coverage and point.coverage.reason else "",
             )
-        )
-    return rows
+            for point in points
+        ),
+    )
 
 
-def coverage_items(days: Iterable[DayCoverage]) -> list[CoverageItem]:
+_COVERAGE_DAY = (
+    '<li class="coverage-day coverage-day--{}" data-day="{}" data-status="{}" title="{}: {}{}">'
+    '{}<span class="visually-hidden">: {}{}</span></li>\n'
+)
+
+
+def coverage_days(days: Iterable[DayCoverage]) -> SafeString:
+    """The coverage strip: one item per day, its status as a class, a title and hidden text."""
     items = []
     for day in days:
-        differed = day.status == CoverageStatus.DIFFERED
+        reason = f" ({day.reason})" if day.reason else ""
+        label = day_label(day.day)
         items.append(
-            CoverageItem(
-                iso_day=day.day.isoformat(),
-                day_number=day.day.day,
-                status=day.status,
-                label=day_label(day.day),
-                status_label=day.label,
-                reason=day.reason,
-                differed_label=f"{day.day:%b} {day.day.day}" if differed else "",
-                unrecorded=money_text(day.unrecorded) if day.unrecorded else "",
-            )
+            (day.status, day.day.isoformat(), day.status, label, day.label, reason, day.day.day, day.label, reason)
         )
-    return items
+    return format_html_join("", _COVERAGE_DAY, items)
 
 
-def model_rows(rows: Iterable[SpendRow]) -> list[ModelRow]:
+def differed_days(days: Iterable[DayCoverage]) -> list[dict[str, str]]:
+    """The days whose gateway bill differs from the records, for the strip's summary: "Sep 1"
+    and the day's unrecorded spend ("" when none)."""
     return [
-        ModelRow(
-            model=row.key,
-            generations=f"{row.generations:,}",
-            tokens=f"{row.tokens:,}",
-            recorded=money_text(row.recorded_cost),
-            charged=money_text(row.charged_cost),
-            verified_share=percent_text(row.verified_share),
-        )
-        for row in rows
+        {"label": f"{day.day:%b} {day.day.day}", "unrecorded": money_text(day.unrecorded) if day.unrecorded else ""}
+        for day in days
+        if day.status == CoverageStatus.DIFFERED
     ]
 
 
-def generation_rows(generations: Iterable[Generation]) -> list[GenerationRow]:
+_MODEL_ROW = (
+    '<tr><th scope="row" class="mono nowrap">{}</th><td class="num">{}</td><td class="num">{}</td>'
+    '<td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>\n'
+)
+
+
+def model_rows(rows: Iterable[SpendRow]) -> SafeString:
+    """The month's models: generations, tokens, recorded and charged spend, verified share."""
+    return format_html_join(
+        "",
+        _MODEL_ROW,
+        (
+            (
+                row.key,
+                f"{row.generations:,}",
+                f"{row.tokens:,}",
+                money_text(row.recorded_cost),
+                money_text(row.charged_cost),
+                percent_text(row.verified_share),
+            )
+            for row in rows
+        ),
+    )
+
+
+_GENERATION_ROW = (
+    '<tr><td class="nowrap">{}</td>'
+    '<td><a class="mono truncate" href="{}" title="{}">{}</a></td>'
+    '<td class="mono"><span class="truncate truncate--model" title="{}">{}</span></td>'
+    '<td class="num">{}</td><td class="num">{}</td><td class="num">{}</td>'
+    '<td><span class="badge badge--{}">{}</span>{}</td></tr>\n'
+)
+_FINDINGS_LINK = (
+    ' <a class="finding-link" href="{}">{}<span class="visually-hidden"> for generation {}</span></a>'
+)
+
+
+def generation_rows(generations: Iterable[Generation], *, url_prefix: str) -> SafeString:
     """Rows of generations read by billing.selectors.key_recent_generations (with their
-    `error_kinds`)."""
+    `error_kinds`); each links to `url_prefix` + its id + "/". A disputed generation names
+    what was found."""
     rows = []
     for generation in generations:
-        disputed = generation.state == GenerationState.DISPUTED
+        href = f"{url_prefix}{generation.pk}/"
         findings = ""
-        if disputed:
-            names = [kind_info(kind).name for kind in generation.error_kinds]
-            findings = ", ".join(names) or NO_FINDINGS_NAMED
+        if generation.state == GenerationState.DISPUTED:
+            names = ", ".join(kind_info(kind).name for kind in generation.error_kinds) or NO_FINDINGS_NAMED
+            findings = format_html(_FINDINGS_LINK, href, names, generation.external_id)
         rows.append(
-            GenerationRow(
-                pk=generation.pk,
-                external_id=generation.external_id,
-                model=generation.model,
-                created=_created_label(generation.created_at),
-                tokens=f"{generation.tokens_prompt + generation.tokens_completion:,}",
-                recorded=money_text(generation.cost),
-                charged=money_text(generation.charged_cost),
-                state=generation.state,
-                state_label=generation.state[:1].upper() + generation.state[1:],
-                findings=findings,
+            (
+                _created_label(generation.created_at),
+                href,
+                generation.external_id,
+                generation.external_id,
+                generation.model,
+                generation.model,
+                f"{generation.tokens_prompt + generation.tokens_completion:,}",
+                money_text(generation.cost),
+                money_text(generation.charged_cost),
+                generation.state,
+                generation.state[:1].upper() + generation.state[1:],
+                findings,
             )
         )
-    return rows
+    return format_html_join("", _GENERATION_ROW, rows)
 
 
 def _created_label(moment: datetime) -> str:

@@ -103,6 +103,36 @@ def key_spend_by_model(*, api_key: ApiKey, start: date, end: date) -> list[Spend
     return _rows(_key_range(api_key, start, end), "model")
 
 
+def key_spend_by_day_and_model(*, api_key: ApiKey, start: date, end: date) -> tuple[list[SpendRow], list[SpendRow]]:
+    """key_spend_by_day and key_spend_by_model at once. A key's month of roll-ups is a row per
+    day and model, scattered over the table: on PostgreSQL they are read once and grouped both
+    ways (GROUPING SETS), in half the time of two grouped reads."""
+    if connection.vendor != "postgresql":
+        return key_spend_by_day(api_key=api_key, start=start, end=end), key_spend_by_model(api_key=api_key, start=start, end=end)
+    column = {field.name: connection.ops.quote_name(field.column) for field in DailySpend._meta.concrete_fields}
+    # sum() of a bigint is numeric; the ORM's reads give ints, and so does this one.
+    sums = ", ".join(
+        f"sum({column[name]})" if name in SPEND_MONEY_FIELDS else f"sum({column[name]})::bigint" for name in SPEND_FIELDS
+    )
+    day, model = column["day"], column["model"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT grouping({day}), {day}, {model}, {sums} FROM {connection.ops.quote_name(DailySpend._meta.db_table)} "
+            f"WHERE {column['api_key']} = %s AND {day} >= %s AND {day} < %s "
+            f"GROUP BY GROUPING SETS (({day}), ({model})) ORDER BY 1, 2, 3",
+            [api_key.pk, start, end],
+        )
+        rows = cursor.fetchall()
+    by_day, by_model = [], []
+    for grouped_by_model, row_day, row_model, *values in rows:
+        sums = dict(zip(SPEND_FIELDS, values, strict=True))
+        if grouped_by_model:
+            by_model.append(SpendRow(key=row_model, **sums))
+        else:
+            by_day.append(SpendRow(key=row_day, **sums))
+    return by_day, by_model
+
+
 def teams_spend_by_key(*, teams: Sequence[Team], start: date, end: date) -> dict[int, SpendRow]:
     """Spend per key id of the teams over the range, with each key's open unrecorded spend."""
     queryset = DailySpend.objects.filter(team__in=teams, day__gte=start, day__lt=end)

@@ -201,7 +201,7 @@ def _key_page(
 ) -> HttpResponse:
     role = api_key.viewer_role
     coverage = key_coverage_by_day(api_key=api_key, start=month.first_day, end=month.end, now=timezone.now())
-    days = selectors.key_spend_by_day(api_key=api_key, start=month.first_day, end=month.end)
+    days, by_model = selectors.key_spend_by_day_and_model(api_key=api_key, start=month.first_day, end=month.end)
     points = daily_points(rows=days, start=month.first_day, end=month.end, coverage=coverage)
     # The month's total from its days, and its unrecorded spend from the days' coverage: the same
     # figures as key_spend_total, without reading them again.
@@ -209,7 +209,6 @@ def _key_page(
     open_in_month = selectors.key_open_discrepancy_count(api_key=api_key, start=month.start_time, end=month.end_time)
     if budget_form is None and role == Membership.Role.ADMIN:
         budget_form = BudgetForm(initial={"monthly_budget": api_key.monthly_budget})
-    by_model = selectors.key_spend_by_model(api_key=api_key, start=month.first_day, end=month.end)
     recent = selectors.key_recent_generations(api_key=api_key, start=month.start_time, end=month.end_time, state=state)
     context = {
         "api_key": api_key,
@@ -217,14 +216,16 @@ def _key_page(
         "summary": selectors.KeySpend(api_key=api_key, spend=total, open_discrepancies=open_in_month),
         "points": points,
         "day_rows": key_page.day_rows(points),
-        "coverage_days": key_page.coverage_items(coverage.values()),
+        "coverage_days": key_page.coverage_days(coverage.values()),
+        "differed_days": key_page.differed_days(coverage.values()),
         "chart": daily_spend_chart(points=points, chart_id="daily-spend", title=f"Spend per day, {month.title}"),
         "by_model": by_model,
         "model_rows": key_page.model_rows(by_model),
         "recent": recent,
-        "recent_rows": key_page.generation_rows(recent),
         # The listed generations' links differ only in their last part: one reverse, not one each.
-        "generation_url_prefix": reverse("spend:generation", args=[api_key.slug, 0]).removesuffix("0/"),
+        "recent_rows": key_page.generation_rows(
+            recent, url_prefix=reverse("spend:generation", args=[api_key.slug, 0]).removesuffix("0/")
+        ),
         "state": state,
         "budget_alerts": budget_alerts_of_key(api_key=api_key, month=month.first_day),
         "state_filters": list(selectors.GENERATION_STATE_FILTERS),
