@@ -107,17 +107,19 @@ def key_spend_by_day_and_model(*, api_key: ApiKey, start: date, end: date) -> tu
     """key_spend_by_day and key_spend_by_model at once. A key's month of roll-ups is a row per
     day and model, scattered over the table: on PostgreSQL they are read once and grouped both
     ways (GROUPING SETS), in half the time of two grouped reads."""
+    span = {"api_key": api_key, "start": start, "end": end}
     if connection.vendor != "postgresql":
-        return key_spend_by_day(api_key=api_key, start=start, end=end), key_spend_by_model(api_key=api_key, start=start, end=end)
-    column = {field.name: connection.ops.quote_name(field.column) for field in DailySpend._meta.concrete_fields}
+        return key_spend_by_day(**span), key_spend_by_model(**span)
+    quote = connection.ops.quote_name
+    column = {field.name: quote(field.column) for field in DailySpend._meta.concrete_fields}
     # sum() of a bigint is numeric; the ORM's reads give ints, and so does this one.
     sums = ", ".join(
-        f"sum({column[name]})" if name in SPEND_MONEY_FIELDS else f"sum({column[name]})::bigint" for name in SPEND_FIELDS
+        f"sum({column[name]})" + ("" if name in SPEND_MONEY_FIELDS else "::bigint") for name in SPEND_FIELDS
     )
     day, model = column["day"], column["model"]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT grouping({day}), {day}, {model}, {sums} FROM {connection.ops.quote_name(DailySpend._meta.db_table)} "
+            f"SELECT grouping({day}), {day}, {model}, {sums} FROM {quote(DailySpend._meta.db_table)} "
             f"WHERE {column['api_key']} = %s AND {day} >= %s AND {day} < %s "
             f"GROUP BY GROUPING SETS (({day}), ({model})) ORDER BY 1, 2, 3",
             [api_key.pk, start, end],

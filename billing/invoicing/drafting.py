@@ -47,8 +47,9 @@ def invoice_draft(*, team: Team, period: date) -> Invoice:
 
     Usage lines come from the roll-ups per (api key, model): the amount is the charged cost of
     verified generations plus the recorded cost of the others (SpendRow.amount). Late-usage and
-    adjustment lines as the module docstring says. A finalized invoice for the period is returned as it is: it never
-    changes. Raises InvoiceTooLargeError, changing nothing, when a figure would not fit.
+    adjustment lines as the module docstring says. A finalized invoice for the period is
+    returned as it is: it never changes. Raises InvoiceTooLargeError, changing nothing, when a
+    figure would not fit.
     """
     period = period_of(period)
     with transaction.atomic():
