@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import ApiKey, Membership, Team
+from billing.coverage.models import CoverageStatus, KeyDayCoverage
 from billing.templatetags.money import money, percent
 from generations.models import Generation, GenerationState
 from tests.billing.spend_data import (
@@ -362,3 +363,25 @@ def test_the_index_reads_the_same_number_of_queries_for_one_team_as_for_many(cli
 
     assert len(response.context["teams"]) == 5
     assert len(five_teams) == len(one_team)
+
+
+def test_markup_in_names_and_reasons_reaches_the_key_page_only_escaped(client, world):
+    """The page's rows are written in Python (billing/key_page.py): every value in them is escaped."""
+    script = "<script>alert('tally')</script>"
+    escaped = "&lt;script&gt;alert(&#x27;tally&#x27;)&lt;/script&gt;"
+    start = month_start(1)
+    disputed = generations_add(
+        world.key, created_at=start, cost="0.40", model=f"openai/{script}", external_id=f"gen-{script}"
+    )[0]
+    generation_dispute(disputed, charged="0.52")
+    KeyDayCoverage.objects.create(
+        api_key=world.key, team=world.team, day=start.date(), status=CoverageStatus.NOT_CHECKABLE, reason=script
+    )
+    client.force_login(world.member)
+
+    page = client.get(key_url(world.key, month=month_slug(start))).content.decode()
+
+    assert script not in page
+    assert page.count(f"openai/{escaped}") >= 3  # the model table, and the generation's cell and title
+    assert f"gen-{escaped}" in page
+    assert f"({escaped})" in page  # the coverage strip's and the daily table's reason
