@@ -236,11 +236,13 @@ def _drop_foreign_keys_to(connection: psycopg.Connection, table: str) -> list[st
         "WHERE confrelid = %s::regclass AND contype = 'f' AND conparentid = 0",
         [table],
     ).fetchall()
-    recreate = []
-    for referencing, constraint_name, constraint_definition in foreign_keys:
-        connection.execute(f'ALTER TABLE {referencing} DROP CONSTRAINT "{constraint_name}"')
-        recreate.append(f'ALTER TABLE {referencing} ADD CONSTRAINT "{constraint_name}" {constraint_definition}')
-    return recreate
+    return [_constraint_drop(connection, *foreign_key) for foreign_key in foreign_keys]
+
+
+def _constraint_drop(connection: psycopg.Connection, table: str, name: str, definition: str) -> str:
+    """Drop a table's constraint; return how to recreate it."""
+    connection.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    return f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'
 
 
 def _drop_secondary_indexes_and_keys(connection: psycopg.Connection, table: str) -> list[str]:
@@ -264,16 +266,13 @@ def _drop_secondary_indexes_and_keys(connection: psycopg.Connection, table: str)
     recreate = []
     for index_name, index_definition, constraint_name, constraint_definition in rows:
         if constraint_name:
-            connection.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{constraint_name}"')
-            recreate.append(f'ALTER TABLE {table} ADD CONSTRAINT "{constraint_name}" {constraint_definition}')
+            recreate.append(_constraint_drop(connection, table, constraint_name, constraint_definition))
         else:
             connection.execute(f'DROP INDEX "{index_name}"')
             # A partitioned table's index reads "ON ONLY table": created so, it would stay invalid,
             # with no index on any partition. Without ONLY it is built on every partition.
             recreate.append(index_definition.replace(" ON ONLY ", " ON ", 1))
-    for constraint_name, constraint_definition in foreign_keys:
-        connection.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{constraint_name}"')
-        recreate.append(f'ALTER TABLE {table} ADD CONSTRAINT "{constraint_name}" {constraint_definition}')
+    recreate += [_constraint_drop(connection, table, *foreign_key) for foreign_key in foreign_keys]
     return recreate
 
 

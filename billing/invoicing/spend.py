@@ -35,8 +35,8 @@ class Billable:
 NOTHING_BILLABLE = Billable(0, 0, Decimal(0), Decimal(0))
 
 # SpendRow.tokens, .amount and .verified_charged_cost, added up by the database: a month's
-# roll-ups are a few hundred thousand rows, and four sums cost far less to compute and read
-# than every roll-up field's.
+# roll-ups are a few hundred thousand rows, and four sums cost far less to compute and read than
+# every roll-up field's. tests/billing/test_invoice_spend.py holds them to SpendRow's figures.
 _BILLABLE_SUMS = {
     "billed_generations": Sum("generations"),
     "billed_tokens": Sum(F("tokens_prompt") + F("tokens_completion")),
