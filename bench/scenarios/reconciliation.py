@@ -12,8 +12,10 @@ bench/peers.py look generations up at the same simulator, each in a process of i
 
 Tally's worker CPU time (the main process and its pool, including exited children) is divided by
 the generations reconciled end to end (lookup, rules, writes) and compared with the floor's and the
-SDK's CPU per lookup. Its resident memory is sampled throughout and compared between the moment
-the first `memory_window` generations were done and the end (the last ones done).
+SDK's CPU per lookup. Both it and the rate are counted in steady state, after the first
+`memory_window` generations: by then each prefork process has imported what a batch needs and
+opened its connections, once for its life, as the peers do before their loops are timed. Its
+resident memory is sampled throughout and compared between that moment and the end.
 """
 
 import sys
@@ -99,13 +101,14 @@ def run(context: ScenarioContext) -> ScenarioResult:
             progress = _reconcile(context, worker, worker_log, worker_sampler, simulator_sampler, len(generations), limit_seconds)
         stats = httpx.get(simulator_url + "/_sim/stats", timeout=10).json()
     states = _state_counts(context)
-    rate = progress.done / progress.seconds
-    cpu_ms = progress.worker_cpu_seconds * 1000 / progress.done
+    rate = progress.measured / progress.seconds
+    cpu_ms = progress.worker_cpu_seconds * 1000 / progress.measured
     floor_cpu_ms, sdk_cpu_ms = peers["floor"].cpu_ms_per_lookup, peers["openrouter_sdk"].cpu_ms_per_lookup
     rss_early, rss_end, mib = progress.rss_early, progress.rss_end, 2**20
     finished = "" if progress.done == len(generations) else f" (stopped: {len(generations) - progress.done:,} left)"
     print(
-        f"  {progress.done:,} generations in {progress.seconds:.2f} s{finished} ({rate:,.0f}/s; floor client "
+        f"  {progress.done:,} generations, the last {progress.measured:,} in {progress.seconds:.2f} s{finished} "
+        f"({rate:,.0f}/s; floor client "
         f"{floor_rate:,.0f}/s, computed {computed_limit_rate:,.0f}/s); worker CPU {cpu_ms:.3f} ms/generation (floor "
         f"{floor_cpu_ms:.3f}, httpx {peers['httpx'].cpu_ms_per_lookup:.3f}, SDK {sdk_cpu_ms:.3f} ms/lookup); RSS {rss_early / mib:.0f} -> {rss_end / mib:.0f} MiB "
         f"(peak {progress.rss_peak / mib:.0f}); states {states}; simulator max in flight {stats.get('max_in_flight')}"
@@ -115,13 +118,14 @@ def run(context: ScenarioContext) -> ScenarioResult:
         figures={
             "generations": len(generations),
             "reconciled": progress.done,
+            "measured": progress.measured,
             "generations_per_second": round(rate, 1),
             "limit_per_second": round(floor_rate, 1),
             "computed_limit_per_second": round(computed_limit_rate, 1),
             **_peer_figures(peers),
             "seconds": round(progress.seconds, 3),
             "worker_cpu_ms_per_generation": round(cpu_ms, 4),
-            "simulator_cpu_ms_per_generation": round(progress.simulator_cpu_seconds * 1000 / progress.done, 4),
+            "simulator_cpu_ms_per_generation": round(progress.simulator_cpu_seconds * 1000 / progress.measured, 4),
             "worker_rss_early_mib": round(rss_early / mib, 1),
             "worker_rss_end_mib": round(rss_end / mib, 1),
             "worker_rss_peak_mib": round(progress.rss_peak / mib, 1),
@@ -322,7 +326,12 @@ def _wait_for_worker(worker, log_path, timeout: float = 60) -> None:
 
 @dataclass(frozen=True)
 class Progress:
-    done: int
+    """What the worker did in steady state: from when its first `memory_window` generations were
+    done (each prefork process has then imported what a batch needs and opened its connections)
+    to the end."""
+
+    done: int  # generations reconciled in all
+    measured: int  # those done after the first memory_window: what the time and CPU are of
     seconds: float
     worker_cpu_seconds: float
     simulator_cpu_seconds: float
@@ -333,15 +342,19 @@ class Progress:
 
 def _reconcile(context, worker, worker_log, worker_sampler, simulator_sampler, total: int, limit_seconds: float) -> Progress:
     """Trigger sweeps until nothing is pending, or the time budget (20 times the limit's time,
-    at least two minutes) is spent: then the figures are those of what was done by then."""
+    at least two minutes) is spent: then the figures are those of what was done by then. Time
+    and CPU count from when the first memory_window generations are done (from the start if
+    the run never gets there)."""
     from config.celery_app import app
 
     team_id = context.world.reconcile_team.id
     budget = max(120.0, 20 * limit_seconds)
-    worker_cpu_before, simulator_cpu_before = worker_sampler.cpu_seconds(), simulator_sampler.cpu_seconds()
     worker_sampler.start()
-    rss_early = None
     started = time.perf_counter()
+    # Where the measurement starts, (time, worker CPU, simulator CPU, generations done): the
+    # start, until the warm-up is over.
+    mark = (started, worker_sampler.cpu_seconds(), simulator_sampler.cpu_seconds(), 0)
+    rss_early = None
     last_sweep = 0.0
     with psycopg.connect(context.environment.psycopg_conninfo(), autocommit=True) as connection:
         while True:
@@ -353,8 +366,9 @@ def _reconcile(context, worker, worker_log, worker_sampler, simulator_sampler, t
                 "SELECT count(*) FROM generations_generation WHERE team_id = %s AND state = 'pending'", [team_id]
             ).fetchone()[0]
             done = total - pending
-            if rss_early is None and done >= context.scale.memory_window:
+            if rss_early is None and done >= context.scale.memory_window and pending:
                 rss_early = worker_sampler.rss_bytes()
+                mark = (time.perf_counter(), worker_sampler.cpu_seconds(), simulator_sampler.cpu_seconds(), done)
             if pending == 0:
                 break
             if worker.poll() is not None:
@@ -363,14 +377,18 @@ def _reconcile(context, worker, worker_log, worker_sampler, simulator_sampler, t
                 print(f"  stopped after {budget:.0f} s with {pending:,} of {total:,} still pending")
                 break
             time.sleep(POLL_SECONDS)
-    seconds = time.perf_counter() - started
+    ended = time.perf_counter()
     rss_end = worker_sampler.rss_bytes()
     worker_sampler.stop()
     if not done:
-        raise RuntimeError(f"no generation was reconciled in {seconds:.0f} s:\n{log_tail(worker_log)}")
+        raise RuntimeError(f"no generation was reconciled in {ended - started:.0f} s:\n{log_tail(worker_log)}")
+    marked_at, worker_cpu_before, simulator_cpu_before, done_before = mark
+    if done == done_before:
+        raise RuntimeError(f"nothing was reconciled after the first {done:,} generations:\n{log_tail(worker_log)}")
     return Progress(
         done=done,
-        seconds=seconds,
+        measured=done - done_before,
+        seconds=ended - marked_at,
         worker_cpu_seconds=worker_sampler.cpu_seconds() - worker_cpu_before,
         simulator_cpu_seconds=simulator_sampler.cpu_seconds() - simulator_cpu_before,
         rss_early=rss_early or rss_end,

@@ -69,6 +69,10 @@ def test_it_runs_every_scenario_at_small_scale_and_reports_positive_figures(tmp_
         assert all(value > 0 for value in scenario["figures"].values()), (name, scenario["figures"])
         assert scenario["checks"], name
         assert all(check["ratio"] > 0 for check in scenario["checks"]), (name, scenario["checks"])
+    # Reconciliation is timed in steady state: after the warm-up, never over all of the run.
+    reconciliation = results["scenarios"]["reconciliation"]["figures"]
+    assert reconciliation["reconciled"] == reconciliation["generations"]
+    assert 0 < reconciliation["measured"] < reconciliation["reconciled"]
     for name in SCENARIO_NAMES:
         assert name in finished.stdout  # the table
     # Indexes dropped for the load are rebuilt on every partition, not only (invalid) on the parent.
