@@ -8,6 +8,7 @@ at scrape time. Without Redis (the SQLite demo) they are kept in this process on
 Counting never gets in the way of the work it counts: a Redis failure is logged and dropped.
 """
 
+import bisect
 import functools
 import json
 import logging
@@ -97,11 +98,13 @@ def _add(increments: Iterable[tuple[str, float]]) -> None:
         logger.warning("Could not count %s metric events: %s", len(increments), error)
 
 
-def _histogram_increments(metric: EventMetric, labels: dict[str, str], seconds: float) -> list[tuple[str, float]]:
-    increments = [(_field(metric, "_sum", labels), seconds), (_field(metric, "_count", labels), 1)]
+def _histogram_increments(metric: EventMetric, labels: dict[str, str], durations: list[float]) -> list[tuple[str, float]]:
+    """The sum, count and cumulative bucket counts of `durations`, as Prometheus histograms have them."""
+    durations = sorted(durations)
+    increments = [(_field(metric, "_sum", labels), sum(durations)), (_field(metric, "_count", labels), len(durations))]
     for bound in (*metric.buckets, float("inf")):
-        if seconds <= bound:
-            increments.append((_field(metric, "_bucket", {**labels, "le": _bound_text(bound)}), 1))
+        if within := bisect.bisect_right(durations, bound):
+            increments.append((_field(metric, "_bucket", {**labels, "le": _bound_text(bound)}), within))
     return increments
 
 
@@ -110,22 +113,30 @@ def _bound_text(bound: float) -> str:
 
 
 class Tally:
-    """Events gathered in memory, added up per sample, and sent in one round trip (a lookup
-    batch has hundreds of events but a few dozen samples)."""
+    """Events gathered in memory, added up per sample when flushed, and sent in one round trip
+    (a lookup batch has hundreds of events but a few dozen samples). Counting an event only
+    notes it: the samples' names and buckets are worked out once per flush, not per event."""
 
     def __init__(self) -> None:
-        self._increments: defaultdict[str, float] = defaultdict(float)
+        self._counts: defaultdict[tuple[EventMetric, tuple[tuple[str, str], ...]], float] = defaultdict(float)
+        self._durations: defaultdict[tuple[EventMetric, tuple[tuple[str, str], ...]], list[float]] = defaultdict(list)
 
     def count(self, metric: EventMetric, amount: float = 1, **labels: str) -> None:
         if amount:
-            self._increments[_field(metric, "_total", labels)] += amount
+            self._counts[metric, tuple(labels.items())] += amount
 
     def observe(self, metric: EventMetric, seconds: float, **labels: str) -> None:
-        for field, amount in _histogram_increments(metric, labels, seconds):
-            self._increments[field] += amount
+        self._durations[metric, tuple(labels.items())].append(seconds)
 
     def flush(self) -> None:
-        increments, self._increments = self._increments, defaultdict(float)
+        counts, self._counts = self._counts, defaultdict(float)
+        durations, self._durations = self._durations, defaultdict(list)
+        increments: defaultdict[str, float] = defaultdict(float)
+        for (metric, labels), amount in counts.items():
+            increments[_field(metric, "_total", dict(labels))] += amount
+        for (metric, labels), observed in durations.items():
+            for field, amount in _histogram_increments(metric, dict(labels), observed):
+                increments[field] += amount
         _add(increments.items())
 
 

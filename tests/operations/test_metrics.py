@@ -120,3 +120,29 @@ def test_only_a_token_or_an_allowed_address_reads_the_metrics(client, settings, 
     assert client.get("/metrics", REMOTE_ADDR="10.0.0.9", HTTP_AUTHORIZATION="Bearer wrong").status_code == 403
     assert client.get("/metrics", REMOTE_ADDR="10.0.0.9", HTTP_AUTHORIZATION="Bearer metrics-token-123").status_code == 200
     assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200
+
+
+def test_a_tally_adds_its_durations_up_into_cumulative_histogram_buckets_across_flushes(client):
+    tally = events.Tally()
+    for seconds in (0.03, 0.07, 0.2, 40.0):
+        tally.observe(events.LOOKUP_SECONDS, seconds, gateway="hist")
+    tally.count(events.LOOKUPS, gateway="hist", outcome="ok")
+    tally.count(events.LOOKUPS, outcome="ok", gateway="hist")  # the labels' order does not matter
+    tally.flush()
+    tally.observe(events.LOOKUP_SECONDS, 0.05, gateway="hist")
+    tally.flush()
+    tally.flush()  # nothing new: nothing counted twice
+
+    samples = scrape(client, REMOTE_ADDR="127.0.0.1")
+    buckets = {
+        dict(labels)["le"]: value
+        for labels, value in samples["tally_lookup_seconds_bucket"].items()
+        if dict(labels)["gateway"] == "hist"
+    }
+    assert buckets == {
+        "0.05": 2.0, "0.1": 3.0, "0.25": 4.0, "0.5": 4.0, "1.0": 4.0, "2.5": 4.0, "5.0": 4.0, "10.0": 4.0,
+        "30.0": 4.0, "+Inf": 5.0,
+    }  # fmt: skip
+    assert samples["tally_lookup_seconds_count"][(("gateway", "hist"),)] == 5
+    assert samples["tally_lookup_seconds_sum"][(("gateway", "hist"),)] == pytest.approx(40.35)
+    assert samples["tally_lookups_total"][(("gateway", "hist"), ("outcome", "ok"))] == 2
