@@ -31,7 +31,7 @@ from generations.gateways.base import (
 from generations import lookup_loop
 from generations.gateways.client import GatewayClients, GatewayConnection, lookup_batch
 from generations.limits import Limits, limiter_for, redis_url
-from generations.models import Generation, GenerationState
+from generations.models import Generation, GenerationState, made_range
 from generations.services import generations_lease
 from operations import events
 
@@ -47,11 +47,15 @@ def batch_size() -> int:
 
 @dataclass(frozen=True)
 class Claim:
-    """Generations of one gateway, leased to one batch until `leased_until`."""
+    """Generations of one gateway, leased to one batch until `leased_until`; made from
+    `made_from` to `made_until` (the batch reads only those months' partitions; unknown for a
+    claim queued before claims carried them)."""
 
     gateway_id: int
     generation_ids: list[int]
     leased_until: datetime
+    made_from: datetime | None = None
+    made_until: datetime | None = None
 
 
 def generations_claim_due(
@@ -79,8 +83,8 @@ def generations_claim_due(
 
 
 def due_candidates(*, gateway_id: int, now: datetime):
-    """The primary keys of a gateway's due pending generations whose key is not paused, oldest
-    due first, locked as they are read (SKIP LOCKED: rows another sweep holds are passed over)."""
+    """(primary key, created_at) of a gateway's due pending generations whose key is not paused,
+    oldest due first, locked as they are read (SKIP LOCKED: rows another sweep holds are passed over)."""
     return (
         Generation.objects.due(now)
         .filter(gateway_id=gateway_id)
@@ -89,21 +93,25 @@ def due_candidates(*, gateway_id: int, now: datetime):
         .exclude(api_key_id__in=ApiKey.objects.filter(paused_at__isnull=False).values("pk"))
         .order_by("next_attempt_at", "pk")
         .select_for_update(skip_locked=True, of=("self",))
-        .values_list("pk", flat=True)
+        .values_list("pk", "created_at")
     )
 
 
 def _claim_gateway(*, gateway_id: int, now: datetime, limit: int, size: int) -> list[Claim]:
     leased_until = now + timedelta(seconds=lease_seconds())
     with transaction.atomic():
-        candidates = list(due_candidates(gateway_id=gateway_id, now=now)[:limit])
-        if not candidates:
+        made = dict(due_candidates(gateway_id=gateway_id, now=now)[:limit])
+        if not made:
             return []
-        claimed = generations_lease(ids=candidates, now=now, leased_until=leased_until)
-    return [
-        Claim(gateway_id=gateway_id, generation_ids=claimed[start : start + size], leased_until=leased_until)
-        for start in range(0, len(claimed), size)
-    ]
+        claimed = generations_lease(ids=list(made), now=now, leased_until=leased_until, made=made_range(made.values()))
+    claims = []
+    for start in range(0, len(claimed), size):
+        ids = claimed[start : start + size]
+        made_from, made_until = made_range(made[pk] for pk in ids)
+        claims.append(
+            Claim(gateway_id=gateway_id, generation_ids=ids, leased_until=leased_until, made_from=made_from, made_until=made_until)
+        )
+    return claims
 
 
 def generations_of_claim(*, claim: Claim, gateway: Gateway | None = None) -> list[Generation]:
@@ -112,7 +120,8 @@ def generations_of_claim(*, claim: Claim, gateway: Gateway | None = None) -> lis
     loading a copy each."""
     related = ("api_key",) if gateway is not None else ("api_key", "gateway")
     generations = list(
-        Generation.objects.filter(
+        Generation.objects.made_between(claim.made_from, claim.made_until)
+        .filter(
             pk__in=claim.generation_ids,
             gateway_id=claim.gateway_id,
             state=GenerationState.PENDING,

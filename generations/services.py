@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from generations.models import Generation, GenerationState
+from generations.models import Generation, GenerationState, made_range
 from generations.rollups import SpendFacts, rollup_generations_added, rollup_generations_changed
 
 # Generation.attempts is a PositiveSmallIntegerField.
@@ -92,14 +92,16 @@ def generations_transition(*, changes: list[tuple[Generation, Transition]], now:
     rollup_generations_changed(rollup_changes)
 
 
-def generations_lease(*, ids: list[int], now: datetime, leased_until: datetime) -> list[int]:
+def generations_lease(
+    *, ids: list[int], now: datetime, leased_until: datetime, made: tuple[datetime | None, datetime | None] = (None, None)
+) -> list[int]:
     """Lease due pending generations (rows the caller has locked) to one batch: their next
     attempt becomes the lease's end, which is also the claim's token. Returns, sorted, the ids
-    this lease got (those still pending and due)."""
-    Generation.objects.filter(pk__in=ids, state=GenerationState.PENDING, next_attempt_at__lte=now).update(
-        next_attempt_at=leased_until
-    )
-    return sorted(Generation.objects.filter(pk__in=ids, next_attempt_at=leased_until).values_list("pk", flat=True))
+    this lease got (those still pending and due). `made`: the first and last of their
+    `created_at`, if known (models.made_range), so that only their months are read."""
+    leased = Generation.objects.made_between(*made).filter(pk__in=ids)
+    leased.filter(state=GenerationState.PENDING, next_attempt_at__lte=now).update(next_attempt_at=leased_until)
+    return sorted(leased.filter(next_attempt_at=leased_until).values_list("pk", flat=True))
 
 
 def generations_expedite(*, generations: "QuerySet[Generation]", now: datetime) -> int:
@@ -154,10 +156,14 @@ def _generations_update(generations: list[Generation]) -> None:
     params = [
         [generation.pk for generation in generations],
         *([getattr(generation, field) for generation in generations] for field in TRANSITION_FIELDS),
+        # Their months only (see GenerationQuerySet.made_between): the range is plain parameters,
+        # so the partitions outside it are pruned when the statement is planned.
+        *made_range(generation.created_at for generation in generations),
     ]
     sql = (
         f"UPDATE {table} SET {assignments} FROM unnest({arrays}) "
-        f"AS batch(id, {', '.join(TRANSITION_FIELDS)}) WHERE {table}.id = batch.id"
+        f"AS batch(id, {', '.join(TRANSITION_FIELDS)}) WHERE {table}.id = batch.id "
+        f"AND {table}.created_at >= %s AND {table}.created_at <= %s"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

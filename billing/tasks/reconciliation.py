@@ -16,15 +16,25 @@ def sweep_due_generations() -> int:
     generations_requeue_rechecks()
     claims = generations_claim_due()
     for claim in claims:
-        arguments = (claim.gateway_id, claim.generation_ids, claim.leased_until.isoformat())
+        made = (claim.made_from.isoformat(), claim.made_until.isoformat())
+        arguments = (claim.gateway_id, claim.generation_ids, claim.leased_until.isoformat(), *made)
         transaction.on_commit(lambda arguments=arguments: reconcile_batch.delay(*arguments))
     return sum(len(claim.generation_ids) for claim in claims)
 
 
 @shared_task(acks_late=True)
-def reconcile_batch(gateway_id: int, generation_ids: list[int], leased_until: str) -> dict[str, int]:
-    """Look up one claimed batch and apply the outcomes; safe to run twice."""
-    claim = Claim(gateway_id=gateway_id, generation_ids=generation_ids, leased_until=parse_datetime(leased_until))
+def reconcile_batch(
+    gateway_id: int, generation_ids: list[int], leased_until: str, made_from: str | None = None, made_until: str | None = None
+) -> dict[str, int]:
+    """Look up one claimed batch and apply the outcomes; safe to run twice. (A batch queued
+    before batches carried when their generations were made has no `made_from`/`made_until`.)"""
+    claim = Claim(
+        gateway_id=gateway_id,
+        generation_ids=generation_ids,
+        leased_until=parse_datetime(leased_until),
+        made_from=parse_datetime(made_from) if made_from else None,
+        made_until=parse_datetime(made_until) if made_until else None,
+    )
     return dict(generations_reconcile(claim=claim))
 
 

@@ -29,7 +29,7 @@ from billing.reconciliation.facts import (
     Retry,
     Settle,
 )
-from generations.models import GatewayRecord, Generation, GenerationState
+from generations.models import GatewayRecord, Generation, GenerationState, made_range
 from generations.scheduling import next_attempt_after_failure
 from generations.services import MAX_ATTEMPTS, Transition, generations_transition
 
@@ -93,7 +93,8 @@ def _write(*, decisions: list[tuple[Generation, Decision]], leased_until: dateti
     # Only the ids: a row still pending under this lease is as the batch loaded it (nobody else
     # writes a leased generation), so the loaded instances are written, with their key and gateway.
     locked = (
-        Generation.objects.select_for_update()
+        Generation.objects.made_between(*made_range(generation.created_at for generation, _ in decisions))
+        .select_for_update()
         .filter(pk__in=list(decided), state=GenerationState.PENDING, next_attempt_at=leased_until)
         .order_by("pk")
         .values_list("pk", flat=True)
