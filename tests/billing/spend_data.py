@@ -151,5 +151,24 @@ def generation_dispute(generation: Generation, *, charged: str, kind: str = "cos
         )
 
 
+def mixed_month_add(api_key: ApiKey, start: datetime) -> None:
+    """A month of a key with every kind of spend a sum must keep exact: three generations of an
+    attodollar on its first day; on its fourth, two verified ones of another model charged a
+    ten-millionth more than recorded, and one disputed (recorded 0.40, charged 0.52)."""
+    generations_add(api_key, created_at=start, cost="0.000000000000000001", count=3)
+    generations_add(
+        api_key,
+        created_at=start + timedelta(days=3),
+        cost="1.25",
+        model="anthropic/claude-sonnet-4",
+        state=GenerationState.VERIFIED,
+        charged="1.2500001",
+        tokens=(9000, 2100),
+        count=2,
+    )
+    disputed = generations_add(api_key, created_at=start + timedelta(days=3, hours=2), cost="0.40")[0]
+    generation_dispute(disputed, charged="0.52")
+
+
 def day_of(moment: datetime) -> date:
     return moment.astimezone(UTC).date()

@@ -6,8 +6,7 @@ from decimal import Decimal
 import pytest
 
 from billing.selectors import key_spend_by_day, key_spend_by_day_and_model, key_spend_by_model
-from generations.models import GenerationState
-from tests.billing.spend_data import generation_dispute, generations_add, month_start, spend_world
+from tests.billing.spend_data import generations_add, mixed_month_add, month_start, spend_world
 
 pytestmark = pytest.mark.django_db
 
@@ -15,19 +14,7 @@ pytestmark = pytest.mark.django_db
 def test_it_groups_a_keys_month_by_day_and_by_model_as_the_separate_reads_do():
     world = spend_world()
     start = month_start(1)
-    generations_add(world.key, created_at=start, cost="0.000000000000000001", count=3)
-    generations_add(
-        world.key,
-        created_at=start + timedelta(days=3),
-        cost="1.25",
-        model="anthropic/claude-sonnet-4",
-        state=GenerationState.VERIFIED,
-        charged="1.2500001",
-        tokens=(9000, 2100),
-        count=2,
-    )
-    disputed = generations_add(world.key, created_at=start + timedelta(days=3, hours=2), cost="0.40")[0]
-    generation_dispute(disputed, charged="0.52")
+    mixed_month_add(world.key, start)
     # Not the key's month: another key, and the key's next month.
     generations_add(world.second_key, created_at=start, cost="3.10")
     generations_add(world.key, created_at=month_start(0), cost="7.77")
