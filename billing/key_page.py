@@ -37,14 +37,18 @@ def _cell(value: object) -> str:
     return str(value) if isinstance(value, SafeData) else html.escape(str(value))
 
 
-def _markup(template: str, *cells: object) -> SafeString:
+def _filled(template: str, cells: Iterable[object]) -> str:
     """`template` with each of `cells` escaped into its `{}` in turn, as format_html does."""
-    return mark_safe(template.format(*map(_cell, cells)))
+    return template.format(*map(_cell, cells))
+
+
+def _markup(template: str, *cells: object) -> SafeString:
+    return mark_safe(_filled(template, cells))
 
 
 def _rows(template: str, rows: Iterable[Sequence[object]]) -> SafeString:
     """`template` written once per row of cells."""
-    return mark_safe("".join([template.format(*map(_cell, cells)) for cells in rows]))
+    return mark_safe("".join([_filled(template, cells) for cells in rows]))
 
 
 _DAY_ROW = '<tr><th scope="row">{}</th><td class="num">{}</td><td class="num">{}</td><td>{}{}</td></tr>\n'

@@ -112,14 +112,18 @@ def _bound_text(bound: float) -> str:
     return "+Inf" if bound == float("inf") else repr(float(bound))
 
 
+# A sample before its name is written: the metric and its labels as given.
+_Sample = tuple[EventMetric, tuple[tuple[str, str], ...]]
+
+
 class Tally:
     """Events gathered in memory, added up per sample when flushed, and sent in one round trip
     (a lookup batch has hundreds of events but a few dozen samples). Counting an event only
     notes it: the samples' names and buckets are worked out once per flush, not per event."""
 
     def __init__(self) -> None:
-        self._counts: defaultdict[tuple[EventMetric, tuple[tuple[str, str], ...]], float] = defaultdict(float)
-        self._durations: defaultdict[tuple[EventMetric, tuple[tuple[str, str], ...]], list[float]] = defaultdict(list)
+        self._counts: defaultdict[_Sample, float] = defaultdict(float)
+        self._durations: defaultdict[_Sample, list[float]] = defaultdict(list)
 
     def count(self, metric: EventMetric, amount: float = 1, **labels: str) -> None:
         if amount:
